@@ -1,0 +1,167 @@
+import type { ApiKeys } from './defaults.ts';
+
+/** Anything that answers Web requests: each API behind the gateway is one. */
+export interface Service {
+  fetch(request: Request): Response | Promise<Response>;
+  close?(): Promise<void>;
+}
+
+/** The APIs the gateway routes to, by URL prefix. A missing one answers 404 like an unmatched Kong route. */
+export interface Services {
+  auth?: Service;
+  rest?: Service;
+  storage?: Service;
+  functions?: Service;
+}
+
+const ROUTES: Array<{ prefix: string; service: keyof Services }> = [
+  { prefix: '/auth/v1', service: 'auth' },
+  { prefix: '/rest/v1', service: 'rest' },
+  { prefix: '/storage/v1', service: 'storage' },
+  { prefix: '/functions/v1', service: 'functions' },
+];
+
+/**
+ * Paths a browser or a link reaches without an API key: email/OAuth redirects, the public JWKS, public and
+ * signed Storage URLs, and Edge Functions (which check their own callers).
+ */
+const KEYLESS = [
+  /^\/auth\/v1\/(verify|callback|authorize)(\/|$)/,
+  /^\/auth\/v1\/\.well-known\/jwks\.json$/,
+  /^\/storage\/v1\/object\/(public|sign|upload\/sign)\//,
+  /^\/storage\/v1\/render\/image\/(public|sign)\//,
+  /^\/functions\/v1\//,
+];
+
+/** Headers browsers may read from API responses (the union of what GoTrue, PostgREST and Storage expose). */
+const EXPOSED_HEADERS = [
+  'Content-Range',
+  'Range-Unit',
+  'Content-Profile',
+  'Content-Location',
+  'Content-Encoding',
+  'Location',
+  'X-Total-Count',
+  'Link',
+  'X-Supabase-Api-Version',
+  'X-Sb-Error-Code',
+  'Content-Type',
+  'Content-Length',
+  'ETag',
+  'Proxy-Status',
+].join(', ');
+
+const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+const DEFAULT_ALLOWED_HEADERS = 'authorization, x-client-info, apikey, content-type, x-retry-count, x-upsert, prefer, range';
+
+/** The key material the gateway needs to translate API keys. */
+export interface GatewayOptions {
+  keys: ApiKeys;
+  services: Services;
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+}
+
+function withCors(response: Response, origin: string | null): Response {
+  // Function responses are the function's own business, except when it set no CORS headers at all.
+  const headers = new Headers(response.headers);
+  if (!headers.has('access-control-allow-origin')) {
+    headers.set('access-control-allow-origin', origin ?? '*');
+    if (origin) headers.set('access-control-allow-credentials', 'true');
+    headers.append('vary', 'Origin');
+  }
+  if (!headers.has('access-control-expose-headers')) headers.set('access-control-expose-headers', EXPOSED_HEADERS);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+function preflight(request: Request): Response {
+  const origin = request.headers.get('origin');
+  return new Response(null, {
+    status: 204,
+    headers: {
+      'access-control-allow-origin': origin ?? '*',
+      ...(origin ? { 'access-control-allow-credentials': 'true', vary: 'Origin' } : {}),
+      'access-control-allow-methods': ALLOWED_METHODS,
+      'access-control-allow-headers': request.headers.get('access-control-request-headers') ?? DEFAULT_ALLOWED_HEADERS,
+      'access-control-expose-headers': EXPOSED_HEADERS,
+      'access-control-max-age': '86400',
+    },
+  });
+}
+
+/**
+ * The rule of the CLI's Kong (contract §1.3): a user JWT passes through; an opaque `sb_` key is swapped for the
+ * JWT of its role; any other apikey is copied into Authorization as it is (without `Bearer `, as Kong does).
+ */
+export function translateAuthorization(headers: Headers, apikey: string | null, keys: ApiKeys): void {
+  const authorization = headers.get('authorization');
+  if (authorization && !authorization.startsWith('Bearer sb_')) return;
+  if (apikey === keys.secret) headers.set('authorization', `Bearer ${keys.serviceRole}`);
+  else if (apikey === keys.publishable) headers.set('authorization', `Bearer ${keys.anon}`);
+  else if (apikey) headers.set('authorization', apikey);
+}
+
+/**
+ * The API gateway (Kong's part): routes `/auth/v1`, `/rest/v1`, `/storage/v1` and `/functions/v1` to their
+ * services with the prefix stripped, requires a known API key like the hosted gateway, translates keys, and
+ * answers CORS.
+ */
+export function createGateway(options: GatewayOptions): Service {
+  const { keys, services } = options;
+  const validKeys = new Set([keys.anon, keys.serviceRole, keys.publishable, keys.secret]);
+
+  return {
+    async fetch(request: Request): Promise<Response> {
+      const url = new URL(request.url);
+      const route = ROUTES.find((r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`));
+      const origin = request.headers.get('origin');
+      // Edge Functions answer their own preflights (they must on hosted Supabase too).
+      if (request.method === 'OPTIONS' && route?.service !== 'functions') return preflight(request);
+      if (url.pathname === '/health' || url.pathname === '/') {
+        return withCors(json(200, { status: 'ok', services: Object.keys(services) }), origin);
+      }
+
+      const apikey = request.headers.get('apikey') ?? url.searchParams.get('apikey');
+      const keyless = KEYLESS.some((re) => re.test(url.pathname));
+      if (!keyless) {
+        if (!apikey) {
+          return withCors(
+            json(401, { message: 'No API key found in request', hint: 'No `apikey` request header or url param was found.' }),
+            origin,
+          );
+        }
+        if (!validKeys.has(apikey)) {
+          return withCors(
+            json(401, { message: 'Invalid API key', hint: 'Double check your Supabase `anon` or `service_role` API key.' }),
+            origin,
+          );
+        }
+      }
+
+      const service = route ? services[route.service] : undefined;
+      if (!route || !service) {
+        return withCors(json(404, { message: 'no Route matched with those values' }), origin);
+      }
+
+      const headers = new Headers(request.headers);
+      translateAuthorization(headers, apikey, keys);
+      const inner = new URL(url);
+      inner.pathname = url.pathname.slice(route.prefix.length) || '/';
+      const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null;
+      const forwarded = new Request(inner, {
+        method: request.method,
+        headers,
+        body: hasBody ? request.body : undefined,
+        signal: request.signal,
+        // Request bodies stream through (uploads are never buffered here).
+        ...(hasBody ? { duplex: 'half' } : {}),
+      } as RequestInit);
+      return withCors(await service.fetch(forwarded), origin);
+    },
+  };
+}

@@ -1,0 +1,220 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createAdaptorServer } from '@hono/node-server';
+import type { JWK } from 'jose';
+import { createAuthService } from './auth/index.ts';
+import { loadProjectConfig, type ProjectConfig } from './config.ts';
+import type { StackContext } from './context.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.ts';
+import { bootstrap, migrate, type MigrateResult } from './db/migrate.ts';
+import { Db } from './db/pool.ts';
+import {
+  type ApiKeys,
+  DEFAULT_API_PORT,
+  DEFAULT_DB_PORT,
+  DEFAULT_HOST,
+  DEFAULT_JWT_SECRET,
+  DEFAULT_KEYS,
+} from './defaults.ts';
+import { createFunctionsService } from './functions/index.ts';
+import { createGateway, type Service, type Services } from './gateway.ts';
+import { generateSigningKey, JwtKeys, signingKeyFromJwk, type SigningKey } from './jwt.ts';
+import { createRestService } from './rest/index.ts';
+import { createStorageService } from './storage/index.ts';
+
+/** Options for {@link createStack}. Defaults match `supabase start`. */
+export interface StackOptions {
+  /** Directory holding `supabase/`; default the current directory. */
+  projectDir?: string;
+  /** Keep the database and files in memory / a temp dir and delete them on stop. */
+  ephemeral?: boolean;
+  /** Persistent state directory; default `<projectDir>/.stack`. */
+  dataDir?: string;
+  host?: string;
+  /** Gateway port; default 54321; 0 picks a free port. */
+  apiPort?: number;
+  /** Embedded Postgres port; default 54322; 0 picks a free port. */
+  dbPort?: number;
+  /** Use this Postgres instead of the embedded one (it must allow creating roles). */
+  dbUrl?: string;
+  /** HS256 secret for API keys and (in HS256 mode) user tokens; default the CLI's. */
+  jwtSecret?: string;
+  /**
+   * How user access tokens are signed: `HS256` with the secret (the CLI default) or `ES256` with a key published
+   * in JWKS. Default: ES256/RS256 if `[auth] signing_keys_path` is set in config.toml, else HS256.
+   */
+  signing?: 'HS256' | 'ES256';
+  /** Run `supabase/seed.sql` on a fresh database; default true. */
+  seed?: boolean;
+  log?: (line: string) => void;
+}
+
+/** A running lite stack. */
+export interface Stack {
+  /** Gateway URL, e.g. `http://127.0.0.1:54321` (what supabase-js gets as its URL). */
+  apiUrl: string;
+  dbUrl: string;
+  keys: ApiKeys;
+  jwt: JwtKeys;
+  config: ProjectConfig;
+  db: Db;
+  migrations: MigrateResult;
+  /** The variables `supabase status -o env` prints, with this stack's values. */
+  env(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+async function loadSigningKey(
+  options: StackOptions,
+  config: ProjectConfig,
+  projectDir: string,
+  dataDir: string | undefined,
+): Promise<SigningKey | undefined> {
+  if (config.auth.signing_keys_path && options.signing !== 'HS256') {
+    const path = resolve(projectDir, 'supabase', config.auth.signing_keys_path);
+    const keys = JSON.parse(await readFile(path, 'utf8')) as JWK[];
+    if (!Array.isArray(keys) || keys.length === 0) throw new Error(`${path}: expected a JSON array of JWKs`);
+    return signingKeyFromJwk(keys[0]);
+  }
+  if (options.signing !== 'ES256') return undefined;
+  // No key file configured: keep one generated key per data directory so tokens survive restarts.
+  const path = dataDir ? join(dataDir, 'signing_keys.json') : undefined;
+  if (path) {
+    try {
+      const [jwk] = JSON.parse(await readFile(path, 'utf8')) as JWK[];
+      return await signingKeyFromJwk(jwk);
+    } catch {
+      // fall through and create it
+    }
+  }
+  const jwk = await generateSigningKey('ES256');
+  if (path) await writeFile(path, JSON.stringify([jwk], null, 2), { mode: 0o600 });
+  return signingKeyFromJwk(jwk);
+}
+
+async function mintKeys(jwt: JwtKeys): Promise<ApiKeys> {
+  if (jwt.secretText === DEFAULT_JWT_SECRET) return DEFAULT_KEYS;
+  // Same payload shape as the CLI's keys, signed with the custom secret.
+  const mint = (role: string) => jwt.signWithSecret({ iss: 'supabase-demo', role, exp: 1983812996 });
+  return { ...DEFAULT_KEYS, anon: await mint('anon'), serviceRole: await mint('service_role') };
+}
+
+function listen(server: ReturnType<typeof createAdaptorServer>, port: number, host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolvePort((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Starts the lite stack: Postgres (embedded PGlite unless `dbUrl`), the Supabase bootstrap, pending migrations
+ * and the seed, then the gateway with Auth, Data, Storage and Functions behind it.
+ */
+export async function createStack(options: StackOptions = {}): Promise<Stack> {
+  const projectDir = resolve(options.projectDir ?? process.cwd());
+  const host = options.host ?? DEFAULT_HOST;
+  const log = options.log ?? (() => {});
+  const config = await loadProjectConfig(projectDir);
+  const dataDir = options.ephemeral ? undefined : resolve(options.dataDir ?? join(projectDir, '.stack'));
+  const workDir = dataDir ?? (await mkdtemp(join(tmpdir(), 'edgebrain-stack-')));
+  if (dataDir) await mkdir(dataDir, { recursive: true });
+
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    cleanups.length = 0;
+  };
+  try {
+    let embedded: EmbeddedPostgres | undefined;
+    let dbUrl = options.dbUrl;
+    if (!dbUrl) {
+      embedded = await startEmbeddedPostgres({
+        dataDir: dataDir ? join(dataDir, 'db') : undefined,
+        host,
+        port: options.dbPort ?? DEFAULT_DB_PORT,
+      });
+      cleanups.push(() => embedded!.stop());
+      dbUrl = embedded.url;
+    }
+    if (!dataDir) cleanups.unshift(() => rm(workDir, { recursive: true, force: true }));
+
+    const db = new Db(dbUrl);
+    cleanups.push(() => db.close());
+    await bootstrap(db);
+    const migrations = await migrate(db, {
+      migrationsDir: join(projectDir, 'supabase', 'migrations'),
+      seedPath:
+        options.seed === false || !config.db.seed.enabled || config.db.seed.sql_paths.length === 0
+          ? undefined
+          : resolve(projectDir, 'supabase', config.db.seed.sql_paths[0]),
+    });
+    for (const name of migrations.applied) log(`Applied migration ${name}`);
+    if (migrations.seeded) log('Seeded data from supabase/seed.sql');
+
+    const jwt = new JwtKeys(
+      options.jwtSecret ?? DEFAULT_JWT_SECRET,
+      await loadSigningKey(options, config, projectDir, dataDir),
+    );
+    const keys = await mintKeys(jwt);
+
+    const services: Services = {};
+    const gateway = createGateway({ keys, services });
+    const server = createAdaptorServer({ fetch: gateway.fetch, hostname: host });
+    const apiPort = await listen(server, options.apiPort ?? DEFAULT_API_PORT, host);
+    cleanups.push(
+      () =>
+        new Promise<void>((done) => {
+          server.close(() => done());
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+    );
+    const apiUrl = `http://${host}:${apiPort}`;
+
+    const ctx: StackContext = { projectDir, dataDir, workDir, config, db, dbUrl, jwt, keys, apiUrl, log };
+    const factories = {
+      auth: createAuthService,
+      rest: createRestService,
+      storage: createStorageService,
+      functions: createFunctionsService,
+    } satisfies Record<keyof Services, (ctx: StackContext) => Promise<Service | undefined>>;
+    for (const [name, factory] of Object.entries(factories) as Array<[keyof Services, (c: StackContext) => Promise<Service | undefined>]>) {
+      const service = await factory(ctx);
+      if (!service) continue;
+      services[name] = service;
+      if (service.close) cleanups.push(() => service.close!());
+    }
+
+    return {
+      apiUrl,
+      dbUrl,
+      keys,
+      jwt,
+      config,
+      db,
+      migrations,
+      env: () => ({
+        API_URL: apiUrl,
+        REST_URL: `${apiUrl}/rest/v1`,
+        GRAPHQL_URL: `${apiUrl}/graphql/v1`,
+        FUNCTIONS_URL: `${apiUrl}/functions/v1`,
+        DB_URL: dbUrl,
+        PUBLISHABLE_KEY: keys.publishable,
+        SECRET_KEY: keys.secret,
+        JWT_SECRET: jwt.secretText,
+        ANON_KEY: keys.anon,
+        SERVICE_ROLE_KEY: keys.serviceRole,
+      }),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+export { DEFAULT_API_PORT, DEFAULT_DB_PORT };

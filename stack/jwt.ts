@@ -1,0 +1,133 @@
+import {
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+  errors as joseErrors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
+
+/** Algorithms the stack signs and accepts, as the CLI configures GoTrue (`HS256,RS256,ES256`). */
+export const ACCEPTED_ALGORITHMS = ['HS256', 'ES256', 'RS256'] as const;
+type AsymmetricAlg = 'ES256' | 'RS256';
+
+/** A private signing key with its public half as published in JWKS. */
+export interface SigningKey {
+  kid: string;
+  alg: AsymmetricAlg;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+/** Why a token was refused; callers map these to their own API's error bodies. */
+export type JwtFailure = 'malformed' | 'unsupported_alg' | 'unknown_kid' | 'bad_signature' | 'expired' | 'not_yet_valid' | 'invalid';
+
+/** A failed verification with a reason that callers can map. */
+export class JwtError extends Error {
+  constructor(
+    readonly reason: JwtFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JwtError';
+  }
+}
+
+/**
+ * The stack's token authority: signs access tokens (HS256 with the JWT secret, or ES256/RS256 with a signing key
+ * whose public half is published in JWKS) and verifies any token the stack issued or the legacy API keys.
+ */
+export class JwtKeys {
+  readonly secret: Uint8Array;
+
+  constructor(
+    readonly secretText: string,
+    readonly signingKey?: SigningKey,
+  ) {
+    this.secret = new TextEncoder().encode(secretText);
+  }
+
+  /** Signs `claims` (which must carry `exp`) the way GoTrue does: asymmetric key with `kid` if configured, else HS256 without `kid`. */
+  async sign(claims: JWTPayload): Promise<string> {
+    if (this.signingKey) {
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: this.signingKey.alg, kid: this.signingKey.kid, typ: 'JWT' })
+        .sign(this.signingKey.privateKey);
+    }
+    return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(this.secret);
+  }
+
+  /** Signs with the shared secret regardless of mode (API keys, storage URL tokens). */
+  async signWithSecret(claims: JWTPayload): Promise<string> {
+    return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(this.secret);
+  }
+
+  /** `{"keys":[…]}` — public asymmetric keys only; the symmetric secret is never published. */
+  jwks(): { keys: JWK[] } {
+    return { keys: this.signingKey ? [this.signingKey.publicJwk] : [] };
+  }
+
+  /**
+   * Verifies signature, `exp` and `nbf` (30 s leeway, as PostgREST allows). HS256 is checked with the secret;
+   * ES256/RS256 must name a `kid` this stack publishes. `alg: none` and anything else is refused.
+   */
+  async verify(token: string): Promise<JWTPayload> {
+    if (token.split('.').length !== 3) {
+      throw new JwtError('malformed', `Expected 3 parts in JWT; got ${token.split('.').length}`);
+    }
+    try {
+      const { payload } = await jwtVerify(
+        token,
+        async (header) => {
+          if (header.alg === 'HS256') return this.secret;
+          if (header.alg === 'ES256' || header.alg === 'RS256') {
+            if (!this.signingKey || header.kid !== this.signingKey.kid || header.alg !== this.signingKey.alg) {
+              throw new JwtError('unknown_kid', 'No suitable key or wrong key type');
+            }
+            return importJWK(this.signingKey.publicJwk, header.alg);
+          }
+          throw new JwtError('unsupported_alg', `Unsupported JWT algorithm ${String(header.alg)}`);
+        },
+        { algorithms: [...ACCEPTED_ALGORITHMS], clockTolerance: 30 },
+      );
+      return payload;
+    } catch (error) {
+      throw toJwtError(error);
+    }
+  }
+}
+
+function toJwtError(error: unknown): JwtError {
+  if (error instanceof JwtError) return error;
+  if (error instanceof joseErrors.JWTExpired) return new JwtError('expired', 'JWT expired');
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return error.claim === 'nbf'
+      ? new JwtError('not_yet_valid', 'JWT not yet valid')
+      : new JwtError('invalid', error.message);
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new JwtError('bad_signature', 'JWT signature verification failed');
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new JwtError('unsupported_alg', 'JWT algorithm not allowed');
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return new JwtError('malformed', error.message);
+  return new JwtError('invalid', error instanceof Error ? error.message : String(error));
+}
+
+/** Loads the first private JWK of a `supabase gen signing-key` file (array of JWKs) as the signing key. */
+export async function signingKeyFromJwk(jwk: JWK): Promise<SigningKey> {
+  const alg = jwk.alg as AsymmetricAlg;
+  if (alg !== 'ES256' && alg !== 'RS256') throw new Error(`signing key alg must be ES256 or RS256, got ${String(jwk.alg)}`);
+  if (!jwk.kid) throw new Error('signing key has no kid');
+  const privateKey = (await importJWK(jwk, alg)) as CryptoKey;
+  const { d, p, q, dp, dq, qi, key_ops, ...rest } = jwk;
+  void d, p, q, dp, dq, qi, key_ops;
+  return { kid: jwk.kid, alg, privateKey, publicJwk: { ...rest, key_ops: ['verify'], use: 'sig' } };
+}
+
+/** Generates a fresh signing key (kept in memory or persisted by the caller). */
+export async function generateSigningKey(alg: AsymmetricAlg = 'ES256'): Promise<JWK> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  return { ...jwk, alg, kid: crypto.randomUUID(), use: 'sig', key_ops: ['sign', 'verify'], ext: true };
+}
