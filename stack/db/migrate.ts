@@ -20,17 +20,21 @@ export class MigrationError extends Error {
   constructor(
     readonly file: string,
     override readonly cause: unknown,
+    sql = '',
   ) {
-    super(`${file}: ${describePgError(cause)}`);
+    super(`${file}: ${describePgError(cause, sql)}`);
     this.name = 'MigrationError';
   }
 }
 
-function describePgError(error: unknown): string {
+function describePgError(error: unknown, sql: string): string {
   const e = error as Partial<DatabaseError> & Error;
   const parts = [e.message];
   if (e.code) parts.push(`(SQLSTATE ${e.code})`);
-  if (e.position) parts.push(`at character ${e.position}`);
+  if (e.position) {
+    const before = sql.slice(0, Number(e.position) - 1).split('\n');
+    parts.push(`at line ${before.length}, column ${before[before.length - 1].length + 1}`);
+  }
   if (e.detail) parts.push(`— ${e.detail}`);
   return parts.join(' ');
 }
@@ -44,7 +48,7 @@ async function runFile(db: Db, path: string, record?: (client: TxClient, sql: st
       await record?.(client, sql);
     });
   } catch (error) {
-    throw new MigrationError(basename(path), error);
+    throw new MigrationError(basename(path), error, sql);
   }
 }
 
