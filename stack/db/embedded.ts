@@ -40,6 +40,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     database: DB_NAME,
     extensions: { vector, pgtap, pgcrypto, uuid_ossp },
   });
+  // What `alter role postgres set search_path` (bootstrap) gives a new session on a real server; PGlite has only
+  // the one session, opened before the bootstrap ran.
+  await pglite.exec(`set search_path to "$user", public, extensions`);
   const server = new PGLiteSocketServer({
     db: pglite,
     host: options.host,

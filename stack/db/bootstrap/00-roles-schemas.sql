@@ -39,6 +39,7 @@ alter role anon set statement_timeout = '3s';
 alter role authenticated set statement_timeout = '8s';
 alter role authenticator set statement_timeout = '8s';
 alter role authenticator set lock_timeout = '8s';
+alter role postgres set search_path = "$user", public, extensions;
 alter role supabase_auth_admin set search_path = 'auth';
 alter role supabase_storage_admin set search_path = 'storage';
 
