@@ -94,7 +94,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
-  const stack = await createStack(options);
+  // Only the long-running dev server watches function files; tests and db commands never do.
+  const stack = await createStack({ ...options, functions: { watch: true } });
   for (const [key, value] of Object.entries(stack.env())) console.log(`${key}="${value}"`);
   console.error(`\nedgebrain lite stack running at ${stack.apiUrl} (Ctrl-C to stop). For development only.`);
 

@@ -1,6 +1,7 @@
 import type { ProjectConfig } from './config.ts';
 import type { Db } from './db/pool.ts';
 import type { ApiKeys } from './defaults.ts';
+import type { FunctionsOptions } from './functions/index.ts';
 import type { JwtKeys } from './jwt.ts';
 
 /** What every service of the stack is built from; services never read env or globals themselves. */
@@ -20,4 +21,6 @@ export interface StackContext {
   /** Public base URL of the gateway, e.g. `http://127.0.0.1:54321`. */
   apiUrl: string;
   log: (line: string) => void;
+  /** Edge Functions runner settings (limits, file watching). */
+  functions?: FunctionsOptions;
 }

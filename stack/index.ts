@@ -18,7 +18,7 @@ import {
   DEFAULT_JWT_SECRET,
   DEFAULT_KEYS,
 } from './defaults.ts';
-import { createFunctionsService } from './functions/index.ts';
+import { createFunctionsService, type FunctionsOptions } from './functions/index.ts';
 import { createGateway, type Service, type Services } from './gateway.ts';
 import { generateSigningKey, JwtKeys, signingKeyFromJwk, type SigningKey } from './jwt.ts';
 import { createRestService } from './rest/index.ts';
@@ -48,6 +48,8 @@ export interface StackOptions {
   signing?: 'HS256' | 'ES256';
   /** Run `supabase/seed.sql` on a fresh database; default true. */
   seed?: boolean;
+  /** Edge Functions runner settings: limits, and `watch` to restart functions on file changes (dev). */
+  functions?: FunctionsOptions;
   log?: (line: string) => void;
 }
 
@@ -175,7 +177,19 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
     );
     const apiUrl = `http://${host}:${apiPort}`;
 
-    const ctx: StackContext = { projectDir, dataDir, workDir, config, db, dbUrl, jwt, keys, apiUrl, log };
+    const ctx: StackContext = {
+      projectDir,
+      dataDir,
+      workDir,
+      config,
+      db,
+      dbUrl,
+      jwt,
+      keys,
+      apiUrl,
+      log,
+      functions: options.functions,
+    };
     const factories = {
       auth: createAuthService,
       rest: createRestService,
