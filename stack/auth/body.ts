@@ -1,0 +1,57 @@
+import type { z } from 'zod';
+import { AuthError } from './errors.ts';
+
+/** GoTrue wraps every request body in a 1 MB `MaxBytesReader`. */
+export const MAX_BODY_BYTES = 1 << 20;
+
+/** Reads the raw body, refusing more than {@link MAX_BODY_BYTES} without buffering the excess. */
+export async function readBodyText(request: Request): Promise<string> {
+  const declared = Number(request.headers.get('content-length') ?? '');
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function tooLarge(): AuthError {
+  return new AuthError(413, 'request_entity_too_large', `Request body too large (max ${MAX_BODY_BYTES} bytes)`);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length > 0 ? issue.path.join('.') : 'body';
+  return `${path}: ${issue.message}`;
+}
+
+/**
+ * Parses the body as JSON and validates it with `schema` (unknown keys are ignored, as Go's decoder does).
+ * Syntax errors and wrongly typed fields are 400 `bad_json`, like GoTrue's `retrieveRequestParams`.
+ */
+export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
+  const text = await readBodyText(request);
+  let value: unknown;
+  if (text.trim() === '') {
+    throw new AuthError(400, 'bad_json', 'Could not parse request body as JSON: unexpected end of JSON input');
+  }
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AuthError(400, 'bad_json', 'Could not parse request body as JSON: invalid JSON syntax');
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new AuthError(400, 'bad_json', `Could not parse request body as JSON: ${describeIssue(parsed.error.issues[0])}`);
+  }
+  return parsed.data;
+}
