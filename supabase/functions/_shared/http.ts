@@ -1,0 +1,118 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context, Env, MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import type { ZodError } from 'zod';
+import { ApiError, codeForStatus, type ErrorDetail, errorBody } from './errors.ts';
+import { createLogger, errorFields, type Logger } from './log.ts';
+
+/** The request headers supabase-js sends to functions (its `corsHeaders` list). */
+export const CORS_ALLOW_HEADERS = ['authorization', 'x-client-info', 'apikey', 'content-type', 'x-retry-count'];
+/** Methods allowed cross-origin (supabase-js's list). */
+export const CORS_ALLOW_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/** Per-request values every app sets: `c.var.requestId`, `c.var.logger`. */
+export interface BaseVariables {
+  requestId: string;
+  logger: Logger;
+}
+
+/** Hono env of an app built with {@link createApp}; functions extend `Variables` with their own. */
+export interface AppEnv extends Env {
+  Variables: BaseVariables;
+}
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  /** The function's base path, `/<name>`: Supabase routes `/functions/v1/<name>/…` to the function as `/<name>/…`. */
+  basePath: `/${string}`;
+  logger?: Logger;
+  /** Request headers to allow cross-origin besides supabase-js's list. */
+  extraCorsHeaders?: string[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** zod issues as {@link ErrorDetail}s: the path and zod's message, never the rejected value. */
+export function validationDetails(error: ZodError, prefix?: string): ErrorDetail[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
+    code: issue.code,
+    message: issue.message,
+  }));
+}
+
+/**
+ * Turns any thrown value into the one error response: {@link ApiError} as it says, Hono's own `HTTPException`s
+ * with a generic code for their status, anything else a 500 with a generic body and the cause logged.
+ */
+export function errorResponse(error: unknown, c: Context<AppEnv>): Response {
+  const logger = c.get('logger') ?? createLogger();
+  if (error instanceof ApiError) {
+    if (error.status >= 500) logger.log('error', error.message, { code: error.code, ...errorFields(error.cause ?? error) });
+    return c.json(errorBody(error.code, error.message, error.details), error.status as 400, error.headers);
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    return c.json(errorBody(codeForStatus(error.status), error.message || 'Bad request'), error.status);
+  }
+  logger.log('error', 'unhandled error', errorFields(error));
+  return c.json(errorBody('internal_error', 'An unexpected error occurred.'), 500);
+}
+
+/**
+ * A function's Hono app (`@hono/zod-openapi`) under `/<name>`, with what every function needs written once:
+ * a request id (`X-Request-Id`, taken from the caller when well-formed), a structured access log, CORS as
+ * supabase-js expects it (preflights answered here; the platform does not), zod validation failures as
+ * 400 `validation_failed` with details, 404 `not_found` for unknown routes, and the central error handler.
+ */
+export function createApp<E extends AppEnv = AppEnv>(options: AppOptions): OpenAPIHono<E> {
+  const baseLogger = options.logger ?? createLogger({ function: options.basePath.slice(1) });
+  const app = new OpenAPIHono<E>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        throw new ApiError(400, 'validation_failed', 'The request is invalid.', {
+          details: validationDetails(result.error, result.target),
+        });
+      }
+      return undefined;
+    },
+  });
+
+  app.use('*', requestContext(baseLogger) as MiddlewareHandler<E>);
+  app.use(
+    '*',
+    cors({
+      origin: '*',
+      allowHeaders: [...CORS_ALLOW_HEADERS, ...(options.extraCorsHeaders ?? [])],
+      allowMethods: CORS_ALLOW_METHODS,
+      exposeHeaders: ['x-request-id'],
+      maxAge: 86400,
+    }),
+  );
+  const based = app.basePath(options.basePath) as unknown as OpenAPIHono<E>;
+  for (const target of [app, based]) {
+    target.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`), 404));
+    target.onError((error, c) => errorResponse(error, c as unknown as Context<AppEnv>));
+  }
+  return based;
+}
+
+/** Sets `c.var.requestId` and `c.var.logger`, echoes `X-Request-Id`, and logs one line per request. */
+function requestContext(baseLogger: Logger): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const logger = baseLogger.child({ request_id: requestId });
+    c.set('requestId', requestId);
+    c.set('logger', logger);
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    logger.log('info', 'request', {
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      status: c.res.status,
+      duration_ms: Math.round(performance.now() - started),
+    });
+  };
+}

@@ -1,0 +1,31 @@
+/** Severity of a log line. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** A structured logger: one JSON object per line, with the bindings (e.g. `request_id`) on every line. */
+export interface Logger {
+  log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** Where lines go; `console` by default (Supabase collects function stdout/stderr). */
+export type LogSink = (level: LogLevel, line: string) => void;
+
+const consoleSink: LogSink = (level, line) => (level === 'error' || level === 'warn' ? console.error(line) : console.log(line));
+
+/** Creates a {@link Logger} writing JSON lines to `sink`. */
+export function createLogger(bindings: Record<string, unknown> = {}, sink: LogSink = consoleSink): Logger {
+  return {
+    log(level, message, fields = {}) {
+      sink(level, JSON.stringify({ level, msg: message, time: new Date().toISOString(), ...bindings, ...fields }));
+    },
+    child(more) {
+      return createLogger({ ...bindings, ...more }, sink);
+    },
+  };
+}
+
+/** Error fields for a log line: name, message and stack, never request data. */
+export function errorFields(error: unknown): Record<string, unknown> {
+  if (error instanceof Error) return { err: { name: error.name, message: error.message, stack: error.stack } };
+  return { err: { message: String(error) } };
+}
