@@ -16,6 +16,28 @@ export interface TestUser {
   id: string;
   token: string;
   client: SupabaseClient;
+  /** The last error response the client received, body parsed: lets tests assert whole error bodies. */
+  errors: ErrorRecorder;
+}
+
+/** A fetch wrapper that keeps the last non-2xx response (status and JSON body) a client received. */
+export class ErrorRecorder {
+  last: { status: number; body: unknown } | undefined;
+
+  readonly fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const response = await fetch(input, init);
+    if (!response.ok) {
+      const text = await response.clone().text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON; keep the text
+      }
+      this.last = { status: response.status, body };
+    }
+    return response;
+  };
 }
 
 const NO_SESSION = { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false };
@@ -57,34 +79,51 @@ export async function createUser(stack: Stack): Promise<TestUser> {
     session_id: randomUUID(),
     is_anonymous: false,
   });
-  return { id, token, client: userClient(stack, token) };
+  const errors = new ErrorRecorder();
+  return { id, token, client: userClient(stack, token, errors), errors };
 }
 
 /** supabase-js with the publishable key and a user's access token, as a browser app after sign-in. */
-export function userClient(stack: Stack, token: string): SupabaseClient {
+export function userClient(stack: Stack, token: string, errors = new ErrorRecorder()): SupabaseClient {
   return createClient(stack.apiUrl, stack.keys.publishable, {
     ...OPTIONS,
-    global: { headers: { Authorization: `Bearer ${token}` } },
+    global: { headers: { Authorization: `Bearer ${token}` }, fetch: errors.fetch },
   });
 }
 
-export function anon(stack: Stack): SupabaseClient {
-  return createClient(stack.apiUrl, stack.keys.publishable, OPTIONS);
+/** supabase-js with the publishable key and no session (the anon role). */
+export function anon(stack: Stack, errors = new ErrorRecorder()): SupabaseClient {
+  return createClient(stack.apiUrl, stack.keys.publishable, { ...OPTIONS, global: { fetch: errors.fetch } });
 }
 
-export function service(stack: Stack): SupabaseClient {
-  return createClient(stack.apiUrl, stack.keys.secret, OPTIONS);
+/** supabase-js with the secret key (the service role). */
+export function service(stack: Stack, errors = new ErrorRecorder()): SupabaseClient {
+  return createClient(stack.apiUrl, stack.keys.secret, { ...OPTIONS, global: { fetch: errors.fetch } });
 }
 
-/** The whole error body storage-js got, as the server sent it. */
-export async function errorBody(error: unknown): Promise<unknown> {
-  const e = error as { originalError?: Response; status?: number; statusCode?: string; message?: string };
-  return { status: e.status, statusCode: e.statusCode, message: e.message };
+/** A storage error response as the server sends it: HTTP 400 (unless given) and `{statusCode, code, error, message}`. */
+export function storageError(statusCode: string, code: string, error: string, message: string, status = 400) {
+  return { status, body: { statusCode, code, error, message } };
 }
 
-/** A storage error body as `{statusCode, code, error, message}`. */
-export function storageError(statusCode: string, code: string, error: string, message: string) {
-  return { statusCode, code, error, message };
+/** Common bodies (contract §3.2). */
+export const NO_SUCH_KEY = storageError('404', 'NoSuchKey', 'not_found', 'Object not found');
+export const NO_SUCH_BUCKET = storageError('404', 'NoSuchBucket', 'Bucket not found', 'Bucket not found');
+export const RLS_DENIED = storageError('403', 'AccessDenied', 'Unauthorized', 'new row violates row-level security policy');
+export const DUPLICATE_KEY = storageError('409', 'KeyAlreadyExists', 'Duplicate', 'The resource already exists');
+export const TOO_LARGE = storageError('413', 'EntityTooLarge', 'Payload too large', 'The object exceeded the maximum allowed size');
+export const invalidMime = (mime: string) =>
+  storageError('415', 'InvalidMimeType', 'invalid_mime_type', `mime type ${mime} is not supported`);
+export const invalidKey = (key: string) => storageError('400', 'InvalidKey', 'InvalidKey', `Invalid key: ${key}`);
+
+/** Reads a raw response as `{status, body}` for whole-body assertions. */
+export async function responseOf(response: Response): Promise<{ status: number; body: unknown }> {
+  const text = await response.text();
+  try {
+    return { status: response.status, body: JSON.parse(text) };
+  } catch {
+    return { status: response.status, body: text };
+  }
 }
 
 /** Object rows of a bucket, read as postgres (what really is in the database). */
