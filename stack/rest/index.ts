@@ -1,7 +1,16 @@
 import type { StackContext } from '../context.ts';
 import type { Service } from '../gateway.ts';
+import { RestApi } from './api.ts';
 
-/** Placeholder until the rest API lands: the gateway answers 404 for /rest routes. */
-export async function createRestService(_ctx: StackContext): Promise<Service | undefined> {
-  return undefined;
+/**
+ * The Data API (`/rest/v1`): PostgREST's query grammar as postgrest-js emits it, executed as the request's JWT role
+ * in one transaction per request, over a schema cache read from the catalog.
+ */
+export async function createRestService(ctx: StackContext): Promise<Service | undefined> {
+  const api = new RestApi(ctx);
+  await api.start();
+  return {
+    fetch: (request) => api.handle(request),
+    close: () => api.close(),
+  };
 }
