@@ -99,6 +99,8 @@ export function errorResponse(error: unknown, apiVersion: string | null | undefi
   if (!(error instanceof AuthError)) log(`auth: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
 
   const headers: Record<string, string> = { 'x-sb-error-code': known.code };
+  // The unread rest of an oversized body makes the connection unusable; say so, as Go's server does.
+  if (known.status === 413) headers.connection = 'close';
   const extra = known instanceof WeakPasswordError ? { weak_password: { reasons: known.reasons } } : {};
   if (wantsNewErrorShape(apiVersion)) {
     headers[API_VERSION_HEADER] = API_VERSION_2024_01_01;
