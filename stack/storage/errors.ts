@@ -31,6 +31,8 @@ export type StorageErrorCode =
  */
 export class StorageError extends Error {
   readonly httpStatus: number;
+  /** Set when the request body was left unread: the response then closes the connection (as upstream does). */
+  closeConnection = false;
 
   constructor(
     readonly statusCode: number,
@@ -112,9 +114,13 @@ export function toStorageError(error: unknown): { error: StorageError; unexpecte
 }
 
 /** The JSON response for a storage error. */
-export function errorResponse(error: StorageError, headers: Record<string, string> = {}): Response {
+export function errorResponse(error: StorageError): Response {
   return new Response(JSON.stringify(error.body()), {
     status: error.httpStatus,
-    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      // A refused upload stops reading mid-body; keeping the connection would leave the client's unsent bytes in it.
+      ...(error.closeConnection ? { connection: 'close' } : {}),
+    },
   });
 }

@@ -4,7 +4,7 @@ import { findObject, insertObject, mustFindBucket, objectId, referencedVersions,
 import { authenticate, type Caller } from './scope.ts';
 import { SIGNED_UPLOAD_URL_EXPIRES_IN } from './tokens.ts';
 import { readUpload } from './upload-body.ts';
-import { ERRORS } from './errors.ts';
+import { ERRORS, fromPgError, StorageError } from './errors.ts';
 
 interface UploadOptions {
   /** The caller whose RLS permission is tested first; `undefined` for signed uploads (the token is the permission). */
@@ -20,6 +20,14 @@ interface UploadOptions {
  * commit (see blobs.ts for why this order). The final write runs as the service role, as upstream's does.
  */
 async function storeObject(deps: StorageDeps, ctx: RouteContext, options: UploadOptions): Promise<{ id: string; key: string }> {
+  try {
+    return await storeObjectFromBody(deps, ctx, options);
+  } catch (error) {
+    throw unreadBody(error);
+  }
+}
+
+async function storeObjectFromBody(deps: StorageDeps, ctx: RouteContext, options: UploadOptions): Promise<{ id: string; key: string }> {
   const { bucket: bucketId, key, facts } = ctx;
   mustBeValidBucketName(bucketId);
   mustBeValidKey(key);
@@ -86,6 +94,13 @@ async function storeObject(deps: StorageDeps, ctx: RouteContext, options: Upload
     source.abandon();
     throw error;
   }
+}
+
+/** Marks a refusal that left the request body unread, so the response closes the connection. */
+function unreadBody(error: unknown): unknown {
+  const mapped = fromPgError(error) ?? error;
+  if (mapped instanceof StorageError) mapped.closeConnection = true;
+  return mapped;
 }
 
 /**
