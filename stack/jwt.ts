@@ -119,7 +119,10 @@ export async function signingKeyFromJwk(jwk: JWK): Promise<SigningKey> {
   const alg = jwk.alg as AsymmetricAlg;
   if (alg !== 'ES256' && alg !== 'RS256') throw new Error(`signing key alg must be ES256 or RS256, got ${String(jwk.alg)}`);
   if (!jwk.kid) throw new Error('signing key has no kid');
-  const privateKey = (await importJWK(jwk, alg)) as CryptoKey;
+  // WebCrypto refuses a private EC/RSA key whose usages include "verify", which `supabase gen signing-key`
+  // (and generateSigningKey below) write into key_ops; the private half is only ever used to sign.
+  const { key_ops: _keyOps, ...importable } = jwk;
+  const privateKey = (await importJWK(importable, alg)) as CryptoKey;
   const { d, p, q, dp, dq, qi, key_ops, ...rest } = jwk;
   void d, p, q, dp, dq, qi, key_ops;
   return { kid: jwk.kid, alg, privateKey, publicJwk: { ...rest, key_ops: ['verify'], use: 'sig' } };
