@@ -169,7 +169,8 @@ export class FunctionWorker {
     const child = spawn(denoBinary(), args, { cwd: spec.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const proc: DenoProcess = { child, port, exited: undefined as never, outOfMemory: false, addrInUse: false };
     proc.exited = new Promise<ExitReason>((resolveExit) => {
-      child.once('exit', (code, signal) => {
+      // 'close' (not 'exit') fires after stdout/stderr are drained, so the logs and the out-of-memory marker are in.
+      child.once('close', (code, signal) => {
         proc.reason = proc.killReason ?? (proc.outOfMemory ? 'memory' : 'crash');
         if (proc.reason !== 'stopped') this.log(`exited (${signal ?? `code ${code}`}, ${proc.reason})`);
         resolveExit(proc.reason);
