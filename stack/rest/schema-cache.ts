@@ -155,6 +155,9 @@ select distinct name from (
    where t.typtype = 'b' and t.typnamespace = 'pg_catalog'::regnamespace and t.typelem = 0
 ) s where name ~ '^[A-Za-z0-9_ ]+$'`;
 
+/** SQL-standard spellings that are neither a `typname` nor what `format_type` prints. */
+const SQL_TYPE_ALIASES = ['int', 'integer', 'float', 'decimal', 'char', 'character', 'timestamp', 'timestamptz', 'time', 'timetz', 'double precision'];
+
 const VOLATILITY = { i: 'immutable', s: 'stable', v: 'volatile' } as const;
 
 /** Reads the schema cache from the catalog of the exposed `schemas` (any role can read `pg_catalog`). */
@@ -233,5 +236,6 @@ export async function loadSchemaCache(db: Queryable, schemas: string[]): Promise
     }
   }
   const { rows: typeRows } = await db.query(TYPES_SQL);
-  return { schemas, tables, foreignKeys, routines, castTypes: new Set(typeRows.map((t) => t.name as string)) };
+  const castTypes = new Set([...SQL_TYPE_ALIASES, ...typeRows.map((t) => t.name as string)]);
+  return { schemas, tables, foreignKeys, routines, castTypes };
 }
