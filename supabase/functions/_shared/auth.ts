@@ -44,7 +44,7 @@ export interface AuthUser {
  */
 export class AuthError extends ApiError {
   constructor(
-    readonly code: AuthErrorCode,
+    override readonly code: AuthErrorCode,
     message: string,
     cause?: unknown,
   ) {

@@ -78,7 +78,7 @@ export function createApp<E extends AppEnv = AppEnv>(options: AppOptions): OpenA
     },
   });
 
-  app.use('*', requestContext(baseLogger) as MiddlewareHandler<E>);
+  app.use('*', requestContext(baseLogger) as unknown as MiddlewareHandler<E>);
   app.use(
     '*',
     cors({

@@ -17,7 +17,8 @@ afterAll(async () => {
 
 /** Reads one SSE event (up to the blank line) from a body reader, keeping any rest for the next call. */
 function eventReader(body: ReadableStream<Uint8Array>) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
   let buffer = '';
   return async (): Promise<string | undefined> => {
     for (;;) {
@@ -29,7 +30,7 @@ function eventReader(body: ReadableStream<Uint8Array>) {
       }
       const { value, done } = await reader.read();
       if (done) return undefined;
-      buffer += value;
+      buffer += decoder.decode(value, { stream: true });
     }
   };
 }
