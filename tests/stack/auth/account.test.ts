@@ -120,6 +120,22 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
     expect(data.user!.last_sign_in_at).toMatch(ISO);
   });
 
+  it('reports weak_password alongside the session when a stored password no longer meets the rules', async () => {
+    const email = uniqueEmail('legacy');
+    // The admin API does not check strength, like GoTrue's; the sign-in then flags the weak password.
+    const service = authClient(stack, { key: stack.keys.secret });
+    expect((await service.auth.admin.createUser({ email, password: 'abc', email_confirm: true })).error).toBeNull();
+    const { data, error } = await authClient(stack).auth.signInWithPassword({ email, password: 'abc' });
+    expect(error).toBeNull();
+    expect(data.session).not.toBeNull();
+    expect(data.weakPassword).toEqual({
+      message:
+        'Password should be at least 8 characters. Password should contain at least one character of each: ' +
+        'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ, 0123456789.',
+      reasons: ['length', 'characters'],
+    });
+  });
+
   it('returns the current user from GET /user', async () => {
     const email = uniqueEmail('getuser');
     const client = authClient(stack);

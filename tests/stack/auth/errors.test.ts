@@ -270,7 +270,7 @@ describe('auth with enable_signup = false', () => {
   });
 });
 
-describe('auth with enable_confirmations = true', () => {
+describe('auth with enable_confirmations = true and anonymous sign-ins on', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startTestStack({ projectDir: new URL('../../fixtures/auth-project/confirmations', import.meta.url).pathname });
@@ -307,5 +307,14 @@ describe('auth with enable_confirmations = true', () => {
     expect(data.user!.identities).toEqual([]);
     const { rows } = await stack.db.query('select count(*)::int as n from auth.users where email = $1', [email]);
     expect(rows[0].n).toBe(1);
+  });
+
+  it('signs in anonymously: a session for a user with is_anonymous and no identities', async () => {
+    const { data, error } = await authClient(stack).auth.signInAnonymously({ options: { data: { guest: true } } });
+    expect(error).toBeNull();
+    expect(data.user).toMatchObject({ email: '', is_anonymous: true, user_metadata: { guest: true }, identities: [] });
+    expect(data.user!.app_metadata).toEqual({});
+    const claims = JSON.parse(Buffer.from(data.session!.access_token.split('.')[1], 'base64url').toString());
+    expect(claims).toMatchObject({ is_anonymous: true, role: 'authenticated', amr: [{ method: 'anonymous', timestamp: expect.any(Number) }] });
   });
 });
