@@ -25,7 +25,10 @@ grant select on extensions.lite_rest_schema_version to anon, authenticated, serv
 create or replace function extensions.lite_rest_schema_watch() returns event_trigger
 language plpgsql security definer set search_path = '' as $$
 begin
-  update extensions.lite_rest_schema_version set version = version + 1;
+  -- Tolerate the counter's absence, so that dropping it (or the whole schema) never fails a user's DDL.
+  if pg_catalog.to_regclass('extensions.lite_rest_schema_version') is not null then
+    update extensions.lite_rest_schema_version set version = version + 1;
+  end if;
 end
 $$;
 revoke all on function extensions.lite_rest_schema_watch() from public;
