@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { TxClient } from '../db/pool.ts';
 import { json } from './account.ts';
-import { readBodyText, readJson } from './body.ts';
+import { parseJson, readBodyText, readJson } from './body.ts';
 import type { AuthDeps } from './deps.ts';
 import { AuthError } from './errors.ts';
-import { hashPassword, isBcryptHash, checkPasswordStrength, MAX_PASSWORD_LENGTH } from './passwords.ts';
+import { checkPasswordStrength, hashPassword, isBcryptHash, MAX_PASSWORD_LENGTH } from './passwords.ts';
 import { AdminDeleteSchema, AdminUserSchema } from './schemas.ts';
 import { logout } from './sessions.ts';
 import { DEFAULT_AUD, DEFAULT_ROLE } from './settings.ts';
@@ -29,12 +29,12 @@ type AdminUserParams = z.infer<typeof AdminUserSchema>;
 
 const DEFAULT_PER_PAGE = 50;
 
-function parsePageParam(name: string, raw: string | null, fallback: number): number {
+/** A `page`/`per_page` value as Go's `strconv.ParseUint` reads it; empty means the default. */
+function parsePageParam(raw: string | null, fallback: number): number {
   if (raw === null || raw === '') return fallback;
   if (!/^\d+$/.test(raw)) {
     throw new AuthError(400, 'validation_failed', `Bad Pagination Parameters: strconv.ParseUint: parsing ${JSON.stringify(raw)}: invalid syntax`);
   }
-  void name;
   return Number(raw);
 }
 
@@ -55,8 +55,8 @@ function linkHeader(url: URL, page: number, totalPages: number): string {
 /** `GET /admin/users?page=&per_page=&filter=`: newest first, with `X-Total-Count` and `Link`. */
 export async function listUsers(deps: AuthDeps, request: Request): Promise<Response> {
   const url = new URL(request.url);
-  const page = Math.max(1, parsePageParam('page', url.searchParams.get('page'), 1));
-  let perPage = parsePageParam('per_page', url.searchParams.get('per_page'), DEFAULT_PER_PAGE);
+  const page = Math.max(1, parsePageParam(url.searchParams.get('page'), 1));
+  let perPage = parsePageParam(url.searchParams.get('per_page'), DEFAULT_PER_PAGE);
   if (perPage < 1) perPage = DEFAULT_PER_PAGE;
   const filter = url.searchParams.get('filter') ?? '';
   const { total, users } = await deps.db.tx(
@@ -252,9 +252,8 @@ export async function updateUserById(deps: AuthDeps, id: string, request: Reques
  */
 export async function deleteUser(deps: AuthDeps, id: string, request: Request): Promise<Response> {
   const text = await readBodyText(request);
-  const params = text.trim()
-    ? await readJson(new Request(request.url, { method: 'POST', body: text }), AdminDeleteSchema)
-    : { should_soft_delete: false };
+  // GoTrue only parses a non-empty body here.
+  const params = text.trim() ? parseJson(text, AdminDeleteSchema) : { should_soft_delete: false };
   await deps.db.tx(async (tx) => {
     const user = await loadTarget(tx, id);
     await tx.query('delete from auth.refresh_tokens where user_id = $1', [user.id]);

@@ -39,7 +39,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
  * Syntax errors and wrongly typed fields are 400 `bad_json`, like GoTrue's `retrieveRequestParams`.
  */
 export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
-  const text = await readBodyText(request);
+  return parseJson(await readBodyText(request), schema);
+}
+
+/** {@link readJson} for a body already read. */
+export function parseJson<S extends z.ZodType>(text: string, schema: S): z.infer<S> {
   let value: unknown;
   if (text.trim() === '') {
     throw new AuthError(400, 'bad_json', 'Could not parse request body as JSON: unexpected end of JSON input');
