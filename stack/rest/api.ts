@@ -18,7 +18,10 @@ export class RollbackWith extends Error {
   }
 }
 
+/** The DDL counter is gone (e.g. dropped by a database reset): reinstall it and retry. */
 class CounterMissing extends Error {}
+/** The JWT's role may not read the counter (a custom role without usage on `extensions`): check it as the owner. */
+class CounterDenied extends Error {}
 
 type Target = { kind: 'root' } | { kind: 'table'; name: string } | { kind: 'rpc'; name: string };
 
@@ -98,14 +101,17 @@ export class RestApi {
   }
 
   /** Reads the DDL counter in the request's transaction and reloads the schema cache on the same client if it moved. */
-  private async refresh(client: TxClient, force = false): Promise<SchemaCache> {
+  private async refresh(client: TxClient, force = false, skipCheck = false): Promise<SchemaCache> {
+    if (skipCheck && this.cache) return this.cache;
     let version: string | null = null;
     if (this.watch.enabled) {
       try {
         const { rows } = await client.query<{ version: string }>(VERSION_SQL);
         version = rows[0]?.version ?? null;
       } catch (error) {
-        if ((error as { code?: string }).code === '42P01') throw new CounterMissing();
+        const code = (error as { code?: string }).code;
+        if (code === '42P01') throw new CounterMissing();
+        if (code === '42501') throw new CounterDenied();
         throw error;
       }
     }
@@ -126,7 +132,7 @@ export class RestApi {
     try {
       const plan = await this.prepare(request, method);
       authed = plan.identity.role !== 'anon';
-      return await this.run(request, plan, true);
+      return await this.run(request, plan, 'first');
     } catch (error) {
       if (error instanceof RollbackWith) return error.response;
       const rest = toRestError(error, authed);
@@ -167,7 +173,7 @@ export class RestApi {
     }
   }
 
-  private async run(request: Request, plan: RequestPlan, retry: boolean): Promise<Response> {
+  private async run(request: Request, plan: RequestPlan, attempt: 'first' | 'reinstalled' | 'checked'): Promise<Response> {
     const url = new URL(request.url);
     const searchPath = [plan.schema, ...this.ctx.config.api.extra_search_path.filter((s) => s !== plan.schema)].map(ident).join(', ');
     const authed = plan.identity.role !== 'anon';
@@ -179,7 +185,7 @@ export class RestApi {
         { method: plan.method, path: url.pathname, headers: request.headers },
         { readOnly: this.readOnly(plan), searchPath },
         async (client) => {
-          const cache = await this.refresh(client);
+          const cache = await this.refresh(client, false, attempt === 'checked');
           if (plan.prefs.timezone) await client.query("select set_config('timezone', $1, true)", [plan.prefs.timezone]);
           const exec: Execution = { client, cache, plan, authed };
           let response: Response;
@@ -199,9 +205,13 @@ export class RestApi {
         },
       );
     } catch (error) {
-      if (error instanceof CounterMissing && retry) {
+      if (error instanceof CounterMissing && attempt === 'first') {
         await this.watch.install();
-        return this.run(request, plan, false);
+        return this.run(request, plan, 'reinstalled');
+      }
+      if (error instanceof CounterDenied && attempt !== 'checked') {
+        await this.ctx.db.tx((client) => this.refresh(client));
+        return this.run(request, plan, 'checked');
       }
       throw error;
     }

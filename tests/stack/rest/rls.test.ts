@@ -143,4 +143,32 @@ describe('tokens', () => {
     });
     expect({ status: res.status, code: (await res.json()).code }).toEqual({ status: 401, code: 'PGRST301' });
   });
+
+  it('runs as a custom role from the JWT, with only that role\'s grants', async () => {
+    await stack.db.query(`
+      create role reporter nologin;
+      grant reporter to authenticator;
+      grant usage on schema public to reporter;
+      grant select (id, name) on public.authors to reporter;`);
+    const now = Math.floor(Date.now() / 1000);
+    const token = await stack.jwt.sign({ role: 'reporter', sub: 'report-bot', iat: now, exp: now + 600 });
+    const reporter = client(stack, { token });
+    const { data, error } = await reporter.from('authors').select('id, name').order('id').limit(1);
+    expect({ data, error }).toEqual({ data: [{ id: 1, name: 'Ada' }], error: null });
+    const denied = await reporter.from('authors').select('bio').limit(1);
+    expect({ error: denied.error, status: denied.status }).toEqual({
+      error: { code: '42501', details: null, hint: null, message: 'permission denied for table authors' },
+      status: 403,
+    });
+  });
+
+  it('answers 401 when the JWT names a role that does not exist', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await stack.jwt.sign({ role: 'ghost', iat: now, exp: now + 600 });
+    const { error, status } = await client(stack, { token }).from('authors').select('id');
+    expect({ error, status }).toEqual({
+      error: { code: '22023', details: null, hint: null, message: 'role "ghost" does not exist' },
+      status: 401,
+    });
+  });
 });
