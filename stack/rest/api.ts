@@ -137,8 +137,13 @@ export class RestApi {
       if (error instanceof RollbackWith) return error.response;
       const rest = toRestError(error, authed);
       if (rest) return errorResponse(rest, method);
+      const code = (error as { code?: unknown })?.code;
+      if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+        // The database is unreachable (ECONNREFUSED, ECONNRESET, …): PostgREST's connection error.
+        return errorResponse(new RestError(503, 'PGRST000', 'Database connection error. Retrying the connection.', code), method);
+      }
       this.ctx.log(`Data API: unexpected error: ${(error as Error)?.stack ?? String(error)}`);
-      return errorResponse(new RestError(500, 'PGRST000', 'Internal server error'), method);
+      return errorResponse(new RestError(500, 'PGRSTX00', 'Internal server error'), method);
     }
   }
 

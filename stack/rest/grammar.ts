@@ -145,7 +145,7 @@ function readJsonPath(r: Reader): JsonStep[] {
   while (r.startsWith('->')) {
     const arrow = r.eat('->>') ? '->>' : (r.eat('->'), '->');
     const idx = /^-?\d+/.exec(r.text.slice(r.pos));
-    if (idx && !IDENT_CHAR.test(r.text[r.pos + idx[0].length] ?? '')) {
+    if (idx && Number.isSafeInteger(Number(idx[0])) && !IDENT_CHAR.test(r.text[r.pos + idx[0].length] ?? '')) {
       r.pos += idx[0].length;
       path.push({ arrow, key: Number(idx[0]) });
     } else {
@@ -417,7 +417,9 @@ function parseNonNegative(value: string, what: 'limit' | 'offset'): number {
     }
     throw parseError(what, value, 1, 'unexpected input expecting a non-negative integer');
   }
-  return Number(value);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw parseError(what, value, 1, 'unexpected input expecting a smaller integer');
+  return n;
 }
 
 const EMBEDDABLE = ['order', 'limit', 'offset', 'and', 'or'];
