@@ -104,6 +104,9 @@ begin
     if (storage.foldername(new.name))[1] is distinct from (storage.foldername(old.name))[1] then
       raise exception 'documents: files cannot move to another user''s folder' using errcode = '42501';
     end if;
+    if pg_catalog.array_length(storage.foldername(new.name), 1) is distinct from 1 then
+      raise exception 'documents: files must be stored as {user_id}/{file name}' using errcode = 'P0001';
+    end if;
     update public.documents
        set storage_path = new.name, name = storage.filename(new.name), updated_at = now()
      where bucket_id = old.bucket_id and storage_path = old.name;
