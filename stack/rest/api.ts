@@ -52,11 +52,12 @@ function jwtFailure(error: JwtError): RestError {
   return jwtError(error.reason, messages[error.reason] ?? error.message);
 }
 
-async function readJsonBody(request: Request): Promise<unknown> {
+/** The parsed body and its text: SQL receives the text, so numbers keep every digit (bigint, numeric). */
+async function readJsonBody(request: Request): Promise<{ body: unknown; bodyText: string | undefined }> {
   const text = await request.text();
-  if (text.trim() === '') return undefined;
+  if (text.trim() === '') return { body: undefined, bodyText: undefined };
   try {
-    return JSON.parse(text);
+    return { body: JSON.parse(text), bodyText: text };
   } catch {
     throw new RestError(400, 'PGRST102', 'Empty or invalid json');
   }
@@ -73,6 +74,8 @@ export interface RequestPlan {
   query: QueryParams;
   range: { offset: number; limit?: number };
   body: unknown;
+  /** The body as sent (see {@link readJsonBody}). */
+  bodyText: string | undefined;
   identity: RequestIdentity;
   maxRows: number;
 }
@@ -163,8 +166,8 @@ export class RestApi {
     const isRead = method === 'GET' || method === 'HEAD';
     const query = parseQuery(url.searchParams, target.kind === 'rpc' && isRead);
     const range = intersectRanges(isRead ? parseRangeHeader(request.headers) : undefined, query.ranges.get(''));
-    const body = method === 'POST' || method === 'PATCH' ? await readJsonBody(request) : undefined;
-    return { target, method, schema, byProfile, media, prefs, query, range, body, identity, maxRows: this.ctx.config.api.max_rows };
+    const { body, bodyText } = method === 'POST' || method === 'PATCH' ? await readJsonBody(request) : { body: undefined, bodyText: undefined };
+    return { target, method, schema, byProfile, media, prefs, query, range, body, bodyText, identity, maxRows: this.ctx.config.api.max_rows };
   }
 
   private readOnly(plan: RequestPlan): boolean {

@@ -110,12 +110,12 @@ export async function executeMutation(exec: Execution, table: Table): Promise<Re
   let statements: string[];
   let upsertMerge = false;
   if (plan.method === 'POST') {
-    statements = planInsert(pc, table, plan.body, plan.query, plan.prefs, (merge) => {
+    statements = planInsert(pc, table, plan.body, plan.bodyText ?? '', plan.query, plan.prefs, (merge) => {
       upsertMerge = merge && representation;
       return returningList(columns, upsertMerge ? [`(${TARGET_ALIAS}.xmax = 0) as pgrst_inserted`] : []);
     });
   } else if (plan.method === 'PATCH') {
-    const update = planUpdate(pc, table, plan.body, plan.query, returningList(columns));
+    const update = planUpdate(pc, table, plan.body, plan.bodyText ?? '', plan.query, returningList(columns));
     statements = update ? [update] : [];
   } else {
     statements = [planDelete(pc, table, plan.query, returningList(columns))];
@@ -165,8 +165,10 @@ export async function executeMutation(exec: Execution, table: Table): Promise<Re
 export async function executeRpc(exec: Execution, name: string): Promise<Response> {
   const { plan } = exec;
   const pc = context(exec);
-  const args: RpcArgs = plan.method === 'POST' ? { kind: 'json', body: plan.body } : { kind: 'query', args: plan.query.rpcArgs };
-  if (args.kind === 'json' && args.body !== undefined && (typeof args.body !== 'object' || args.body === null)) {
+  const args: RpcArgs = plan.method === 'POST'
+    ? { kind: 'json', body: plan.body, text: plan.bodyText }
+    : { kind: 'query', args: plan.query.rpcArgs };
+  if (args.kind === 'json' && args.body !== undefined && (typeof args.body !== 'object' || args.body === null || Array.isArray(args.body))) {
     throw new RestError(400, 'PGRST102', 'Empty or invalid json');
   }
   const routine = resolveRoutine(exec.cache, plan.schema, name, args);

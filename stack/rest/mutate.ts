@@ -40,6 +40,7 @@ export function planInsert(
   ctx: PlanContext,
   table: Table,
   body: unknown,
+  bodyText: string,
   query: QueryParams,
   prefs: Preferences,
   returning: (upsertMerge: boolean) => string,
@@ -86,12 +87,14 @@ export function planInsert(
     groups.set(key, group);
   }
   const target = qualified(table.schema, table.name);
+  // One group (the usual case) binds the body as sent; several (missing=default with mixed keys) are re-serialised.
+  const single = groups.size === 1;
   return [...groups.values()].map(({ cols, rows: groupRows }) => {
     if (cols.length === 0) {
       if (groupRows.length > 1) throw invalidBody('Inserting several empty objects at once is not supported');
       return `insert into ${target} as ${TARGET_ALIAS} default values${conflict} returning ${returning(merge)}`;
     }
-    const param = ctx.params.add(JSON.stringify(groupRows));
+    const param = ctx.params.add(single ? (Array.isArray(body) ? bodyText : `[${bodyText}]`) : JSON.stringify(groupRows));
     const list = cols.map(ident).join(', ');
     return `insert into ${target} as ${TARGET_ALIAS} (${list}) select ${list} from pg_catalog.json_populate_recordset(null::${target}, ${param}::json) as pgrst_body${conflict} returning ${returning(merge)}`;
   });
@@ -102,6 +105,7 @@ export function planUpdate(
   ctx: PlanContext,
   table: Table,
   body: unknown,
+  bodyText: string,
   query: QueryParams,
   returning: string,
 ): string | undefined {
@@ -111,7 +115,7 @@ export function planUpdate(
   if (columns.length === 0) return undefined;
   const target = qualified(table.schema, table.name);
   const where = mutationWhere(ctx, table, query);
-  const param = ctx.params.add(JSON.stringify(body));
+  const param = ctx.params.add(bodyText);
   const sets = columns.map((c) => `${ident(c)} = pgrst_body.${ident(c)}`).join(', ');
   return `update ${target} as ${TARGET_ALIAS} set ${sets} from (select * from pg_catalog.json_populate_record(null::${target}, ${param}::json)) as pgrst_body${
     where.length ? ` where ${where.join(' and ')}` : ''

@@ -5,7 +5,7 @@ import { ident, type Params, qualified } from './sql.ts';
 
 /** How the arguments of a call arrive. */
 export type RpcArgs =
-  | { kind: 'json'; body: unknown }
+  | { kind: 'json'; body: unknown; text?: string }
   | { kind: 'query'; args: Array<[string, string]> };
 
 const JSON_TYPES = new Set(['json', 'jsonb']);
@@ -54,15 +54,14 @@ export function resolveRoutine(cache: SchemaCache, schema: string, name: string,
 export function callSql(routine: Routine, args: RpcArgs, params: Params): string {
   const fn = qualified(routine.schema, routine.name);
   if (args.kind === 'json' && singleUnnamedJson(routine) && !routine.params.some((p) => p.name !== '')) {
-    const body = args.body === undefined ? {} : args.body;
-    return `${fn}(${params.add(JSON.stringify(body))}::${routine.params[0].type})`;
+    return `${fn}(${params.add(args.text ?? '{}')}::${routine.params[0].type})`;
   }
   const parts: string[] = [];
   if (args.kind === 'json') {
     const body = (args.body ?? {}) as Record<string, unknown>;
     const given = routine.params.filter((p) => Object.hasOwn(body, p.name));
     if (given.length > 0) {
-      const record = params.add(JSON.stringify(body));
+      const record = params.add(args.text ?? JSON.stringify(body));
       for (const p of given) {
         const value = `(select pgrst_args.${ident(p.name)} from pg_catalog.json_to_record(${record}::json) as pgrst_args(${ident(p.name)} ${p.type}))`;
         parts.push(`${p.variadic ? 'variadic ' : ''}${ident(p.name)} := ${value}`);
