@@ -155,6 +155,15 @@ export function planSelect(ctx: PlanContext, source: Source, select: SelectItem[
   return node;
 }
 
+function findNodeError(node: ReadNode, name: string): unknown {
+  try {
+    findNode(node, [name]);
+  } catch (error) {
+    return error;
+  }
+  return new RestError(400, 'PGRST108', `'${name}' is not an embedded resource in this request`);
+}
+
 function findNode(root: ReadNode, path: string[]): ReadNode {
   let node = root;
   for (const name of path) {
@@ -229,7 +238,8 @@ function orderSql(ctx: PlanContext, node: ReadNode, term: OrderTerm): string {
   let expr: string;
   if (term.relation !== undefined) {
     const embed = node.embeds.find((e) => e.key === term.relation);
-    if (!embed) return findNode(node, [term.relation]) && '';
+    // Not embedded: findNode raises PGRST108 with PostgREST's hint.
+    if (!embed) throw findNodeError(node, term.relation);
     if (!isToOne(embed.rel)) {
       throw new RestError(
         400,
@@ -279,7 +289,7 @@ export function applyQuery(ctx: PlanContext, root: ReadNode, query: QueryParams,
   }
   for (const { path, terms } of query.order) {
     const node = findNode(root, path);
-    node.order.push(...terms.map((t) => orderSql(ctx, node, t)).filter(Boolean));
+    node.order.push(...terms.map((t) => orderSql(ctx, node, t)));
   }
   for (const [key, range] of query.ranges) {
     if (key === '') continue;
@@ -333,8 +343,6 @@ export interface RenderOptions {
   existsColumn?: boolean;
   /** Top level: cap the limit at `max-rows`. */
   maxRows?: number;
-  /** Leave out ORDER BY / LIMIT / OFFSET (for counting). */
-  countOnly?: boolean;
 }
 
 /** The FROM … WHERE part of a node, shared by the page query and its count. */
