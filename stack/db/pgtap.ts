@@ -13,7 +13,7 @@ export interface TapAssertion {
 export interface TapResult {
   planned: number | undefined;
   assertions: TapAssertion[];
-  /** Lines that are not assertions: plan mismatches reported by `finish()`, bail-outs. */
+  /** Plan mismatches and failure counts reported by `finish()`, and bail-outs (SQL errors). */
   notes: string[];
   /** True when every assertion passed and the count matched the plan. */
   passed: boolean;
@@ -29,9 +29,11 @@ export function parseTap(lines: string[]): Omit<TapResult, 'passed'> {
     const test = /^(not )?ok (\d+)(?: - (.*))?$/.exec(line);
     if (plan) planned = Number(plan[1]);
     else if (test) assertions.push({ n: Number(test[2]), ok: !test[1], description: test[3] ?? '', diagnostics: [] });
-    else if (line.startsWith('#') && assertions.length > 0 && !/^# Looks like/.test(line)) {
+    else if (/^# Looks like|^Bail out!/.test(line)) notes.push(line);
+    else if (line.startsWith('#') && assertions.length > 0) {
       assertions[assertions.length - 1].diagnostics.push(line.replace(/^#\s?/, ''));
-    } else if (line.trim() !== '') notes.push(line);
+    }
+    // Anything else is a row of the file's own queries (e.g. `select set_config(…)`), not TAP: ignored, as pg_prove does.
   }
   return { planned, assertions, notes };
 }

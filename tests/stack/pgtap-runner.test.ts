@@ -63,6 +63,22 @@ describe('pgTAP runner', () => {
     expect(rows[0].t).toBeNull();
   });
 
+  it('ignores rows of the file\'s own queries that are not TAP', async () => {
+    const result = await runPgTap(
+      stack.db,
+      `begin; select plan(1);
+       select set_config('request.jwt.claims', '{"sub":"x"}', true);
+       select ok(current_setting('request.jwt.claims') = '{"sub":"x"}', 'claims set');
+       select * from finish(); rollback;`,
+    );
+    expect(result).toEqual({
+      planned: 1,
+      assertions: [{ n: 1, ok: true, description: 'claims set', diagnostics: [] }],
+      notes: [],
+      passed: true,
+    });
+  });
+
   it('parses TAP without a plan line', () => {
     expect(parseTap(['ok 1 - a', 'not ok 2 - b', '# why'])).toEqual({
       planned: undefined,
