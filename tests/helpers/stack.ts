@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { createStack, type Stack, type StackOptions } from '../../stack/index.ts';
 
@@ -6,18 +7,47 @@ export function startTestStack(options: StackOptions = {}): Promise<Stack> {
   return createStack({ ephemeral: true, apiPort: 0, dbPort: 0, ...options });
 }
 
-/** A supabase-js client with the publishable key and no session persistence (Node has no localStorage). */
-export function anonClient(stack: Stack): SupabaseClient {
-  return createClient(stack.apiUrl, stack.keys.publishable, {
+/**
+ * supabase-js builds its Realtime client eagerly and, on Node 20 (no global WebSocket), refuses to without a
+ * transport. No test opens a channel, so a transport that fails if it is ever used is enough.
+ */
+class NoWebSocket {
+  constructor() {
+    throw new Error('Realtime is not used by these tests (Node 20 has no WebSocket)');
+  }
+}
+const transport = ((globalThis as { WebSocket?: unknown }).WebSocket ?? NoWebSocket) as never;
+
+/** Options for {@link testClient}. */
+export interface TestClientOptions {
+  /** API key the client carries; default the publishable key. */
+  key?: string;
+  /** A user's access token, sent as `Authorization: Bearer …` (as a browser app after sign-in). */
+  accessToken?: string;
+  /** fetch to observe or record the client's requests. */
+  fetch?: typeof fetch;
+}
+
+/** A real supabase-js client for the stack, without session persistence (Node has no localStorage). */
+export function testClient(stack: Stack, options: TestClientOptions = {}): SupabaseClient {
+  return createClient(stack.apiUrl, options.key ?? stack.keys.publishable, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    realtime: { transport },
+    global: {
+      ...(options.accessToken ? { headers: { Authorization: `Bearer ${options.accessToken}` } } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    },
   });
+}
+
+/** A supabase-js client with the publishable key (anon until it signs in). */
+export function anonClient(stack: Stack): SupabaseClient {
+  return testClient(stack);
 }
 
 /** A supabase-js client with the secret key (service role). */
 export function serviceClient(stack: Stack): SupabaseClient {
-  return createClient(stack.apiUrl, stack.keys.secret, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-  });
+  return testClient(stack, { key: stack.keys.secret });
 }
 
 let counter = 0;
@@ -25,4 +55,43 @@ let counter = 0;
 export function uniqueEmail(prefix = 'user'): string {
   counter += 1;
   return `${prefix}-${Date.now().toString(36)}-${counter}@example.com`;
+}
+
+/** A user made without the Auth API: an `auth.users` row and an access token shaped like GoTrue's. */
+export interface MintedUser {
+  id: string;
+  email: string;
+  token: string;
+}
+
+/**
+ * Inserts a user as postgres and signs an access token with GoTrue's claims (contract §2.4), for suites that test
+ * another API and should not depend on the Auth API.
+ */
+export async function mintUser(stack: Stack, prefix = 'user'): Promise<MintedUser> {
+  const id = randomUUID();
+  const email = uniqueEmail(prefix);
+  await stack.db.query(
+    `insert into auth.users (instance_id, id, aud, role, email, email_confirmed_at, created_at, updated_at)
+     values ('00000000-0000-0000-0000-000000000000', $1, 'authenticated', 'authenticated', $2, now(), now(), now())`,
+    [id, email],
+  );
+  const now = Math.floor(Date.now() / 1000);
+  const token = await stack.jwt.sign({
+    iss: `${stack.apiUrl}/auth/v1`,
+    sub: id,
+    aud: 'authenticated',
+    exp: now + 3600,
+    iat: now,
+    email,
+    phone: '',
+    app_metadata: { provider: 'email', providers: ['email'] },
+    user_metadata: {},
+    role: 'authenticated',
+    aal: 'aal1',
+    amr: [{ method: 'password', timestamp: now }],
+    session_id: randomUUID(),
+    is_anonymous: false,
+  });
+  return { id, email, token };
 }

@@ -1,17 +1,6 @@
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Stack } from '../../../stack/index.ts';
-
-/**
- * Node 20 has no global WebSocket and supabase-js builds its realtime client eagerly; these tests never open a
- * realtime channel, so a constructor that fails only if one were opened is enough.
- */
-class NoWebSocket {
-  constructor() {
-    throw new Error('WebSocket is not available in this runtime');
-  }
-}
-
-const transport = (globalThis as { WebSocket?: unknown }).WebSocket ?? NoWebSocket;
+import { testClient } from '../../helpers/stack.ts';
 
 /** Options for {@link authClient}. */
 export interface AuthClientOptions {
@@ -23,11 +12,7 @@ export interface AuthClientOptions {
 
 /** A supabase-js client for the stack without session persistence (Node has no localStorage). */
 export function authClient(stack: Stack, options: AuthClientOptions = {}): SupabaseClient {
-  return createClient(stack.apiUrl, options.key ?? stack.keys.publishable, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    realtime: { transport: transport as never },
-    global: options.fetch ? { fetch: options.fetch } : {},
-  });
+  return testClient(stack, options);
 }
 
 /** A supabase-js client with the secret key (service role), for the admin API. */

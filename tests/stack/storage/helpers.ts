@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Stack, StackOptions } from '../../../stack/index.ts';
-import { startTestStack, uniqueEmail } from '../../helpers/stack.ts';
+import { mintUser, startTestStack, testClient } from '../../helpers/stack.ts';
 
 /** The fixture project: buckets in config.toml, per-user folder policies in a migration. */
 export const STORAGE_PROJECT = fileURLToPath(new URL('../../fixtures/storage-project', import.meta.url));
@@ -40,65 +40,26 @@ export class ErrorRecorder {
   };
 }
 
-const NO_SESSION = { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false };
-
-/**
- * supabase-js builds a Realtime client eagerly and, on Node 20 (no global WebSocket), refuses to without a
- * transport. Storage tests never open a socket, so a transport that fails if ever used is enough.
- */
-class NoWebSocket {
-  constructor() {
-    throw new Error('Realtime is not used by the storage tests');
-  }
-}
-const OPTIONS = { auth: NO_SESSION, realtime: { transport: NoWebSocket as unknown as typeof WebSocket } };
-
 /** Inserts a user as postgres and mints their access token (the Auth API is not needed for storage tests). */
 export async function createUser(stack: Stack): Promise<TestUser> {
-  const id = randomUUID();
-  const email = uniqueEmail('storage');
-  await stack.db.query(
-    `insert into auth.users (instance_id, id, aud, role, email, email_confirmed_at, created_at, updated_at)
-     values ('00000000-0000-0000-0000-000000000000', $1, 'authenticated', 'authenticated', $2, now(), now(), now())`,
-    [id, email],
-  );
-  const now = Math.floor(Date.now() / 1000);
-  const token = await stack.jwt.sign({
-    iss: `${stack.apiUrl}/auth/v1`,
-    sub: id,
-    aud: 'authenticated',
-    exp: now + 3600,
-    iat: now,
-    email,
-    phone: '',
-    app_metadata: { provider: 'email', providers: ['email'] },
-    user_metadata: {},
-    role: 'authenticated',
-    aal: 'aal1',
-    amr: [{ method: 'password', timestamp: now }],
-    session_id: randomUUID(),
-    is_anonymous: false,
-  });
+  const { id, token } = await mintUser(stack, 'storage');
   const errors = new ErrorRecorder();
   return { id, token, client: userClient(stack, token, errors), errors };
 }
 
 /** supabase-js with the publishable key and a user's access token, as a browser app after sign-in. */
 export function userClient(stack: Stack, token: string, errors = new ErrorRecorder()): SupabaseClient {
-  return createClient(stack.apiUrl, stack.keys.publishable, {
-    ...OPTIONS,
-    global: { headers: { Authorization: `Bearer ${token}` }, fetch: errors.fetch },
-  });
+  return testClient(stack, { accessToken: token, fetch: errors.fetch });
 }
 
 /** supabase-js with the publishable key and no session (the anon role). */
 export function anon(stack: Stack, errors = new ErrorRecorder()): SupabaseClient {
-  return createClient(stack.apiUrl, stack.keys.publishable, { ...OPTIONS, global: { fetch: errors.fetch } });
+  return testClient(stack, { fetch: errors.fetch });
 }
 
 /** supabase-js with the secret key (the service role). */
 export function service(stack: Stack, errors = new ErrorRecorder()): SupabaseClient {
-  return createClient(stack.apiUrl, stack.keys.secret, { ...OPTIONS, global: { fetch: errors.fetch } });
+  return testClient(stack, { key: stack.keys.secret, fetch: errors.fetch });
 }
 
 /** A storage error response as the server sends it: HTTP 400 (unless given) and `{statusCode, code, error, message}`. */
