@@ -68,9 +68,12 @@ export interface MintedUser {
  * Inserts a user as postgres and signs an access token with GoTrue's claims (contract §2.4), for suites that test
  * another API and should not depend on the Auth API.
  */
-export async function mintUser(stack: Stack, prefix = 'user'): Promise<MintedUser> {
+export async function mintUser(
+  stack: Stack,
+  options: { email?: string; prefix?: string; expiresIn?: number } = {},
+): Promise<MintedUser> {
   const id = randomUUID();
-  const email = uniqueEmail(prefix);
+  const email = options.email ?? uniqueEmail(options.prefix);
   await stack.db.query(
     `insert into auth.users (instance_id, id, aud, role, email, email_confirmed_at, created_at, updated_at)
      values ('00000000-0000-0000-0000-000000000000', $1, 'authenticated', 'authenticated', $2, now(), now(), now())`,
@@ -81,7 +84,7 @@ export async function mintUser(stack: Stack, prefix = 'user'): Promise<MintedUse
     iss: `${stack.apiUrl}/auth/v1`,
     sub: id,
     aud: 'authenticated',
-    exp: now + 3600,
+    exp: now + (options.expiresIn ?? 3600),
     iat: now,
     email,
     phone: '',

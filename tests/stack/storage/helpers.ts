@@ -42,7 +42,7 @@ export class ErrorRecorder {
 
 /** Inserts a user as postgres and mints their access token (the Auth API is not needed for storage tests). */
 export async function createUser(stack: Stack): Promise<TestUser> {
-  const { id, token } = await mintUser(stack, 'storage');
+  const { id, token } = await mintUser(stack, { prefix: 'storage' });
   const errors = new ErrorRecorder();
   return { id, token, client: userClient(stack, token, errors), errors };
 }
