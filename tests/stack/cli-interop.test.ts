@@ -11,6 +11,17 @@ import { startTestStack } from '../helpers/stack.ts';
 const run = promisify(execFile);
 const SUPABASE = join(process.cwd(), 'node_modules', '.bin', 'supabase');
 
+/** Runs the real Supabase CLI and returns its combined output, whether it succeeded or not. */
+async function supabaseOutput(cwd: string, ...args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await supabase(cwd, ...args);
+    return `${stdout}${stderr}`;
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string };
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
+}
+
 /** Runs the real Supabase CLI in the temp project; returns stdout and stderr together. */
 async function supabase(cwd: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
   return run(SUPABASE, [...args, '--yes'], {
@@ -74,5 +85,50 @@ describe('the real Supabase CLI against the lite stack database', () => {
     expect(found.filter((f) => f.name === 'rls_disabled_in_public')).toEqual([
       expect.objectContaining({ level: 'ERROR', detail: 'Table `public.unprotected` is public, but RLS has not been enabled.' }),
     ]);
+  });
+});
+
+// `supabase status` loads and validates config.toml before it looks for Docker, and never starts anything.
+describe('supabase/config.toml with the real Supabase CLI', () => {
+  const CONFIG_ERROR = /config\.toml|no longer supported|failed to (load|parse) config/i;
+
+  it('is accepted: the CLI gets past config parsing and stops only at the missing Docker stack', async () => {
+    const output = await supabaseOutput(process.cwd(), 'status');
+    expect(output).not.toMatch(CONFIG_ERROR);
+    expect(output).toMatch(/docker|not running|container/i);
+  });
+
+  it('would be reported if it were invalid (the check above can fail)', async () => {
+    const project = await tempProject({ 'supabase/config.toml': '[api]\nport = "x"\n' });
+    try {
+      expect(await supabaseOutput(project.dir, 'status')).toContain('Invalid api.port in supabase/config.toml');
+    } finally {
+      await project.remove();
+    }
+  });
+});
+
+// The product's own migrations must pass Supabase's security and performance lints.
+describe('supabase db advisors on the product schema', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startTestStack({ seed: false });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('reports no ERROR and no security WARN', async () => {
+    const output = await supabaseOutput(process.cwd(), 'db', 'advisors', '--type', 'all', `--remote=${stack.dbUrl}`);
+    const start = output.indexOf('[');
+    const findings = (start === -1 ? [] : JSON.parse(output.slice(start))) as Array<{
+      name: string;
+      level: string;
+      categories: string[];
+      detail: string;
+    }>;
+    if (start === -1) expect(output).toContain('No issues found');
+    const blocking = findings.filter((f) => f.level === 'ERROR' || (f.level === 'WARN' && f.categories.includes('SECURITY')));
+    expect(blocking.map((f) => `${f.level} ${f.name}: ${f.detail}`)).toEqual([]);
   });
 });
