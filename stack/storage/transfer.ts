@@ -34,6 +34,18 @@ async function renameRow(
   return rows[0].id;
 }
 
+/** The validated body, source and destination of a move or copy (the destination bucket defaults to the source's). */
+async function parseTransfer(request: Request) {
+  const body = await parseBody(request, TransferSchema);
+  const from = { bucket: body.bucketId, key: body.sourceKey };
+  const to = { bucket: body.destinationBucket || body.bucketId, key: body.destinationKey };
+  mustBeValidBucketName(from.bucket);
+  mustBeValidBucketName(to.bucket);
+  mustBeValidKey(from.key);
+  mustBeValidKey(to.key);
+  return { body, from, to };
+}
+
 /**
  * `POST /object/move`: the caller needs SELECT on the source and UPDATE on it (to its new name), tested as
  * the caller and rolled back, then the rename runs as the service role (upstream's order). Bytes are named by
@@ -41,13 +53,7 @@ async function renameRow(
  */
 export async function moveObject(deps: StorageDeps, ctx: RouteContext): Promise<Response> {
   const caller = await authenticate(deps.jwt, ctx.request.headers.get('authorization'));
-  const body = await parseBody(ctx.request, TransferSchema);
-  const from = { bucket: body.bucketId, key: body.sourceKey };
-  const to = { bucket: body.destinationBucket || body.bucketId, key: body.destinationKey };
-  mustBeValidBucketName(from.bucket);
-  mustBeValidBucketName(to.bucket);
-  mustBeValidKey(from.key);
-  mustBeValidKey(to.key);
+  const { from, to } = await parseTransfer(ctx.request);
   const sourceId = await deps.db.testPermission(caller, ctx.facts, async (c) => {
     const source = await mustFindObject(c, from.bucket, from.key);
     await renameRow(c, from, to, caller.owner);
@@ -70,14 +76,8 @@ export async function moveObject(deps: StorageDeps, ctx: RouteContext): Promise<
  */
 export async function copyObject(deps: StorageDeps, ctx: RouteContext): Promise<Response> {
   const caller = await authenticate(deps.jwt, ctx.request.headers.get('authorization'));
-  const body = await parseBody(ctx.request, TransferSchema);
+  const { body, from, to } = await parseTransfer(ctx.request);
   const upsert = ctx.request.headers.get('x-upsert') === 'true';
-  const from = { bucket: body.bucketId, key: body.sourceKey };
-  const to = { bucket: body.destinationBucket || body.bucketId, key: body.destinationKey };
-  mustBeValidBucketName(from.bucket);
-  mustBeValidBucketName(to.bucket);
-  mustBeValidKey(from.key);
-  mustBeValidKey(to.key);
   const xMetadata = ctx.request.headers.get('x-metadata');
   let headerMetadata: Record<string, unknown> | undefined;
   try {
