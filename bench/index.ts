@@ -4,6 +4,7 @@
  */
 const BENCHMARKS: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
   rest: () => import('./rest.ts'),
+  upload: () => import('./upload.ts'),
 };
 
 async function main(): Promise<void> {

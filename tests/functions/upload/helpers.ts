@@ -1,0 +1,163 @@
+import type { SupabaseClient } from '@supabase/supabase-js';
+import type { Stack } from '../../../stack/index.ts';
+import { uniqueEmail } from '../../helpers/stack.ts';
+import { client } from '../helpers.ts';
+
+/** A signed-in user: their id, access token and a supabase-js client carrying their session. */
+export interface TestUser {
+  id: string;
+  email: string;
+  token: string;
+  client: SupabaseClient;
+}
+
+/** Creates a confirmed user with the admin API and signs them in with supabase-js, as a browser app would. */
+export async function signUpUser(stack: Stack, prefix = 'docs'): Promise<TestUser> {
+  const email = uniqueEmail(prefix);
+  const password = 'correct-horse-battery-staple';
+  const created = await client(stack, stack.keys.secret).auth.admin.createUser({ email, password, email_confirm: true });
+  if (created.error) throw created.error;
+  const userClient = client(stack);
+  const { data, error } = await userClient.auth.signInWithPassword({ email, password });
+  if (error) throw error;
+  return { id: created.data.user.id, email, token: data.session.access_token, client: userClient };
+}
+
+/** One part of a hand-built multipart body. */
+export interface Part {
+  name: string;
+  /** Present for file parts; written raw (UTF-8) into the Content-Disposition header. */
+  filename?: string;
+  contentType?: string;
+  content: string | Uint8Array;
+}
+
+export const BOUNDARY = '----edgebrain-test-boundary-7MA4YWxkTrZu0gW';
+
+/**
+ * A `multipart/form-data` body built byte by byte, so tests control exactly what the function receives (raw
+ * UTF-8 file names, control characters, missing or extra parts, a truncated end).
+ */
+export function multipartBody(parts: Part[], options: { truncate?: boolean } = {}): Uint8Array<ArrayBuffer> {
+  const encoder = new TextEncoder();
+  const chunks: Uint8Array[] = [];
+  for (const part of parts) {
+    let head = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${part.name}"`;
+    if (part.filename !== undefined) head += `; filename="${part.filename}"`;
+    head += '\r\n';
+    if (part.contentType) head += `Content-Type: ${part.contentType}\r\n`;
+    chunks.push(encoder.encode(`${head}\r\n`));
+    chunks.push(typeof part.content === 'string' ? encoder.encode(part.content) : part.content);
+    chunks.push(encoder.encode('\r\n'));
+  }
+  if (!options.truncate) chunks.push(encoder.encode(`--${BOUNDARY}--\r\n`));
+  return concat(chunks);
+}
+
+export function concat(chunks: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** A minimal valid one-page PDF saying "Hello", with a correct cross-reference table. */
+export function tinyPdf(text = 'Hello'): Uint8Array {
+  const stream = `BT /F1 24 Tf 72 720 Td (${text}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  // A binary comment on line 2, as the PDF spec recommends, so the file is not mistaken for text.
+  let pdf = '%PDF-1.4\n%\u00e2\u00e3\u00cf\u00d3\n';
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(pdf.length);
+    pdf += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = pdf.length;
+  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) pdf += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  // Latin-1: one byte per character, so the offsets above are byte offsets.
+  return Uint8Array.from(pdf, (ch) => ch.charCodeAt(0));
+}
+
+/** Bytes that start like a DOCX (a ZIP local file header for `[Content_Types].xml`). */
+export function docxLike(): Uint8Array {
+  const name = '[Content_Types].xml';
+  const header = [0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, name.length, 0, 0, 0];
+  return concat([Uint8Array.from(header), new TextEncoder().encode(name), new Uint8Array(16)]);
+}
+
+/** POSTs a body to the upload function as `user`. */
+export function postUpload(
+  stack: Stack,
+  token: string | undefined,
+  body: BodyInit,
+  options: { contentType?: string; query?: string; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (options.contentType) headers['content-type'] = options.contentType;
+  return fetch(`${stack.apiUrl}/functions/v1/upload${options.query ?? ''}`, {
+    method: 'POST',
+    headers,
+    body,
+    duplex: 'half',
+  } as RequestInit);
+}
+
+/** Uploads one file through the function the way a browser's FormData does. */
+export function uploadFile(
+  stack: Stack,
+  user: TestUser,
+  name: string,
+  content: string | Uint8Array,
+  options: { type?: string; query?: string } = {},
+): Promise<Response> {
+  const form = new FormData();
+  form.append('file', new Blob([content as BlobPart], { type: options.type ?? 'text/plain' }), name);
+  return postUpload(stack, user.token, form, { query: options.query });
+}
+
+/** What exists for a user in each place a document lives: objects, rows, chunks, jobs. */
+export async function userState(stack: Stack, userId: string): Promise<{ objects: string[]; documents: string[]; chunks: number; jobs: number }> {
+  const objects = await stack.db.query<{ name: string }>(
+    "select name from storage.objects where bucket_id = 'documents' and name like $1 order by name",
+    [`${userId}/%`],
+  );
+  const documents = await stack.db.query<{ storage_path: string }>(
+    'select storage_path from public.documents where owner_id = $1 order by storage_path',
+    [userId],
+  );
+  const chunks = await stack.db.query<{ n: number }>('select count(*)::int as n from public.document_chunks where owner_id = $1', [userId]);
+  const jobs = await stack.db.query<{ n: number }>(
+    'select count(*)::int as n from private.jobs j join public.documents d on d.id = j.document_id where d.owner_id = $1',
+    [userId],
+  );
+  return {
+    objects: objects.rows.map((r) => r.name),
+    documents: documents.rows.map((r) => r.storage_path),
+    chunks: chunks.rows[0].n,
+    jobs: jobs.rows[0].n,
+  };
+}
+
+/** The jobs queued for a document. */
+export async function jobsFor(stack: Stack, documentId: string): Promise<Array<{ kind: string; status: string; payload: unknown }>> {
+  const { rows } = await stack.db.query('select kind, status, payload from private.jobs where document_id = $1 order by id', [documentId]);
+  return rows;
+}
+
+/** Every job (to check orphans: jobs are removed with their document by a cascade). */
+export async function jobCount(stack: Stack): Promise<number> {
+  const { rows } = await stack.db.query<{ n: number }>('select count(*)::int as n from private.jobs');
+  return rows[0].n;
+}
