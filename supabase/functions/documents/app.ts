@@ -182,6 +182,13 @@ export function createApp(deps: DocumentsDeps): OpenAPIHono<DocumentsEnv> {
   });
 
   app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200));
+  // Before the `/{id}` routes, which would otherwise take "openapi.json" for an id. Built per request from the
+  // registry, so it lists the routes registered below too.
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  app.doc('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'edgebrain documents', version: '1.0.0', description: "List, download, delete and reprocess the caller's documents." },
+  });
 
   app.openapi(listRoute, async (c) => {
     const { limit = 20, cursor, page } = c.req.valid('query');
@@ -249,11 +256,6 @@ export function createApp(deps: DocumentsDeps): OpenAPIHono<DocumentsEnv> {
     return c.json({ id, status: 'queued' as const, message: 'Document processing has started again.' as const }, 202);
   });
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
-  app.doc('/openapi.json', {
-    openapi: '3.1.0',
-    info: { title: 'edgebrain documents', version: '1.0.0', description: "List, download, delete and reprocess the caller's documents." },
-  });
   return app;
 }
 

@@ -262,6 +262,16 @@ describe('another user\'s document through the Data and Storage APIs', () => {
   });
 });
 
+describe('GET /functions/v1/documents/openapi.json', () => {
+  it('documents every route, without a token', async () => {
+    const response = await call(undefined, 'GET', '/openapi.json');
+    expect(response.status).toBe(200);
+    const doc = await response.json();
+    expect(Object.keys(doc.paths).sort()).toEqual(['/documents', '/documents/healthz', '/documents/{id}', '/documents/{id}/reprocess']);
+    expect(Object.keys(doc.paths['/documents/{id}']).sort()).toEqual(['delete', 'get']);
+  });
+});
+
 describe('GET /functions/v1/documents/healthz', () => {
   it('answers {"status":"ok"} without a token', async () => {
     const response = await call(undefined, 'GET', '/healthz');

@@ -59,6 +59,17 @@ describe('GET /functions/v1/upload/healthz', () => {
   });
 });
 
+describe('GET /functions/v1/upload/openapi.json', () => {
+  it('documents the upload and sign routes with bearer security, without a token', async () => {
+    const response = await fetch(`${stack.apiUrl}/functions/v1/upload/openapi.json`);
+    expect(response.status).toBe(200);
+    const doc = await response.json();
+    expect(Object.keys(doc.paths).sort()).toEqual(['/upload', '/upload/healthz', '/upload/sign']);
+    expect(Object.keys(doc.paths['/upload'].post.requestBody.content)).toEqual(['multipart/form-data']);
+    expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  });
+});
+
 describe('POST /functions/v1/upload', () => {
   it('stores a text file as the user, creates its documents row and queues a process_document job', async () => {
     const user = await signUpUser(stack);
