@@ -320,11 +320,15 @@ describe('POST /functions/v1/upload', () => {
     expect(exact.status).toBe(202);
   });
 
-  it('lets a Pro subscriber upload more than the free limit (plans + subscriptions)', async () => {
+  it('lets a Pro subscriber upload more than the free limit, up to the bucket\'s 50 MiB (plans + subscriptions)', async () => {
     const user = await signUpUser(stack);
     await stack.db.query("insert into public.subscriptions (user_id, plan_id, status) values ($1, 'pro', 'active')", [user.id]);
     const response = await uploadFile(stack, user, 'pro.txt', new Uint8Array(11 * MiB).fill(0x64));
     expect(response.status).toBe(202);
+    // The bucket's 50 MiB still applies to Pro.
+    const overBucket = await uploadFile(stack, user, 'over-bucket.txt', new Uint8Array(51 * MiB).fill(0x64));
+    await expectError(overBucket, 413, 'file_too_large', 'The file exceeds the 50 MiB limit of bucket documents.');
+    expect((await userState(stack, user.id)).objects).toEqual([`${user.id}/pro.txt`]);
     // A canceled subscription is the free plan again.
     await stack.db.query("update public.subscriptions set status = 'canceled' where user_id = $1", [user.id]);
     const lapsed = await uploadFile(stack, user, 'lapsed.txt', new Uint8Array(11 * MiB).fill(0x64));
