@@ -6,14 +6,17 @@ import { functionsRoot } from './discover.ts';
 
 /**
  * The environment of every function process, as `supabase functions serve` builds it: the user's secrets from
- * `supabase/functions/.env` (names starting with `SUPABASE_` are reserved and skipped, as the CLI does), then the
- * variables the platform injects. Nothing of the stack's own environment leaks in.
+ * `supabase/functions/.env` and `extra` (names starting with `SUPABASE_` are reserved and skipped, as the CLI
+ * does), then the variables the platform injects. Nothing of the stack's own environment leaks in.
  *
  * `SUPABASE_JWT_SECRET` is a lite-stack addition: the CLI keeps the secret internal, but the lite stack signs user
  * tokens with HS256 by default, so functions need it to verify them (`_shared/auth.ts` also accepts `JWT_SECRET`,
  * the name to use with `supabase secrets set` for legacy HS256 projects).
  */
-export async function functionEnvironment(ctx: StackContext): Promise<Record<string, string>> {
+export async function functionEnvironment(
+  ctx: StackContext,
+  extra: Record<string, string> = {},
+): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
   const dotenvPath = join(functionsRoot(ctx.projectDir), '.env');
   let text: string | undefined;
@@ -30,6 +33,9 @@ export async function functionEnvironment(ctx: StackContext): Promise<Record<str
       }
       if (value !== undefined) env[name] = value;
     }
+  }
+  for (const [name, value] of Object.entries(extra)) {
+    if (!name.startsWith('SUPABASE_')) env[name] = value;
   }
   return {
     ...env,

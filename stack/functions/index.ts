@@ -11,6 +11,10 @@ import { FunctionWorker, type WorkerLimits } from './worker.ts';
 export interface FunctionsOptions extends Partial<WorkerLimits> {
   /** Restart a function when files under its folder, `_shared` or `.env` change (`npm run dev`). Default false. */
   watch?: boolean;
+  /** Extra secrets for every function, on top of `supabase/functions/.env` (like `functions serve --env-file`). */
+  env?: Record<string, string>;
+  /** More V8 flags for every function process (benchmarks). */
+  v8Flags?: string[];
 }
 
 /** edge-runtime's local defaults (`supabase functions serve`). */
@@ -44,8 +48,9 @@ export async function createFunctionsService(
     if (existing) void existing.close();
     const worker = new FunctionWorker(spec, {
       ...limits,
-      env: () => functionEnvironment(ctx),
+      env: () => functionEnvironment(ctx, options.env),
       readDirs: [join(root, '_shared')].filter((dir) => existsSync(dir)),
+      v8Flags: options.v8Flags,
       log: ctx.log,
     });
     workers.set(spec.name, worker);

@@ -23,6 +23,8 @@ export interface WorkerOptions extends WorkerLimits {
   env: () => Promise<Record<string, string>>;
   /** Extra directories the function may read (e.g. `supabase/functions/_shared`). */
   readDirs: string[];
+  /** More V8 flags for the process (benchmarks), e.g. `--max-semi-space-size=1`. */
+  v8Flags?: string[];
   log: (line: string) => void;
 }
 
@@ -155,7 +157,7 @@ export class FunctionWorker {
       '--allow-net',
       '--allow-env',
       `--allow-read=${[spec.dir, ...options.readDirs].join(',')}`,
-      `--v8-flags=--max-old-space-size=${options.memoryLimitMb}`,
+      `--v8-flags=${[`--max-old-space-size=${options.memoryLimitMb}`, ...(options.v8Flags ?? [])].join(',')}`,
       spec.entrypoint,
     ];
     const env = {

@@ -78,28 +78,41 @@ export function checkSignature(head: Uint8Array, kind: ContentKind): boolean {
  * content is not text.
  */
 export class Utf8Checker {
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  // Validated byte by byte (RFC 3629 table 3-7) rather than with TextDecoder, which would build a throw-away
+  // string per chunk: on a 50 MiB upload that garbage lands in V8's large-object space and grows the heap.
+  private need = 0;
+  private lo = 0x80;
+  private hi = 0xbf;
   private valid = true;
 
   push(chunk: Uint8Array): boolean {
     if (!this.valid) return false;
-    if (chunk.includes(0)) return (this.valid = false);
-    try {
-      this.decoder.decode(chunk, { stream: true });
-    } catch {
-      this.valid = false;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i];
+      if (this.need > 0) {
+        if (byte < this.lo || byte > this.hi) return (this.valid = false);
+        this.need -= 1;
+        this.lo = 0x80;
+        this.hi = 0xbf;
+        continue;
+      }
+      if (byte === 0) return (this.valid = false);
+      if (byte < 0x80) continue;
+      if (byte >= 0xc2 && byte <= 0xdf) this.need = 1;
+      else if (byte === 0xe0) [this.need, this.lo] = [2, 0xa0];
+      else if (byte === 0xed) [this.need, this.hi] = [2, 0x9f];
+      else if (byte >= 0xe1 && byte <= 0xef) this.need = 2;
+      else if (byte === 0xf0) [this.need, this.lo] = [3, 0x90];
+      else if (byte === 0xf4) [this.need, this.hi] = [3, 0x8f];
+      else if (byte >= 0xf1 && byte <= 0xf3) this.need = 3;
+      else return (this.valid = false);
     }
-    return this.valid;
+    return true;
   }
 
   /** Call after the last chunk: a character cut off at the end is invalid too. */
   end(): boolean {
-    if (!this.valid) return false;
-    try {
-      this.decoder.decode();
-    } catch {
-      this.valid = false;
-    }
+    if (this.need > 0) this.valid = false;
     return this.valid;
   }
 }

@@ -1,10 +1,22 @@
 // Entry: read and check the environment once, build the app, serve it.
+import { z } from 'zod';
 import { createTokenVerifier } from '../_shared/auth.ts';
 import { parseEnv, readEnv, SupabaseEnvSchema, supabaseConfig } from '../_shared/env.ts';
 import { createUserClient } from '../_shared/supabase.ts';
 import { createApp } from './app.ts';
 
-const config = supabaseConfig(parseEnv(SupabaseEnvSchema, readEnv()));
-const app = createApp({ verifyToken: createTokenVerifier({ config }), userClient: (token) => createUserClient(config, token) });
+const env = parseEnv(
+  SupabaseEnvSchema.extend({
+    /** Bucket `documents`' file_size_limit, when a project changes it from the migration's 50 MiB. */
+    DOCUMENTS_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().optional(),
+  }),
+  readEnv(),
+);
+const config = supabaseConfig(env);
+const app = createApp({
+  verifyToken: createTokenVerifier({ config }),
+  userClient: (token) => createUserClient(config, token),
+  bucketMaxBytes: env.DOCUMENTS_MAX_UPLOAD_BYTES,
+});
 
 Deno.serve(app.fetch);

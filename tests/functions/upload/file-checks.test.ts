@@ -129,4 +129,44 @@ describe('checkSignature and Utf8Checker', () => {
     expect(new Utf8Checker().push(Uint8Array.of(0x61, 0x00, 0x62))).toBe(false);
     expect(new Utf8Checker().push(Uint8Array.of(0xc0, 0xaf))).toBe(false); // overlong "/"
   });
+
+  it.each([
+    ['an overlong 3-byte form', [0xe0, 0x80, 0xaf]],
+    ['a UTF-16 surrogate', [0xed, 0xa0, 0x80]],
+    ['an overlong 4-byte form', [0xf0, 0x80, 0x80, 0xaf]],
+    ['a code point above U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+    ['a lone continuation byte', [0x80]],
+    ['a 5-byte lead', [0xf8, 0x88, 0x80, 0x80, 0x80]],
+  ])('refuses %s', (_case, bytes) => {
+    const checker = new Utf8Checker();
+    expect(checker.push(Uint8Array.from(bytes)) && checker.end()).toBe(false);
+  });
+
+  it('agrees with a fatal TextDecoder on every 1–3 byte sequence around the boundaries, however it is split', () => {
+    const interesting = [0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff];
+    const reference = (bytes: Uint8Array) => {
+      if (bytes.includes(0)) return false;
+      try {
+        new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let compared = 0;
+    for (const a of interesting) {
+      for (const b of [undefined, ...interesting]) {
+        for (const c of b === undefined ? [undefined] : [undefined, ...interesting]) {
+          const bytes = Uint8Array.from([a, b, c].filter((x): x is number => x !== undefined));
+          for (let cut = 0; cut <= bytes.length; cut++) {
+            const checker = new Utf8Checker();
+            const ours = checker.push(bytes.subarray(0, cut)) && checker.push(bytes.subarray(cut)) && checker.end();
+            expect([Array.from(bytes), cut, ours]).toEqual([Array.from(bytes), cut, reference(bytes)]);
+            compared += 1;
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(40_000);
+  });
 });
