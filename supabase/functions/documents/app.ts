@@ -5,6 +5,7 @@ import { ApiError } from '../_shared/errors.ts';
 import { type BaseVariables, createApp as createFunctionApp } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
 import { storageErrorStatus } from '../_shared/storage-errors.ts';
+import { errorResponse, intQueryParam } from '../_shared/openapi.ts';
 
 /** What the documents app needs; every read and write goes through a client acting as the caller (RLS). */
 export interface DocumentsDeps {
@@ -59,30 +60,11 @@ const ReprocessAcceptedSchema = z
 
 const HealthSchema = z.object({ status: z.literal('ok') }).openapi('Health');
 
-const ErrorSchema = z
-  .object({
-    error: z.object({
-      code: z.string(),
-      message: z.string(),
-      details: z.array(z.object({ path: z.string(), code: z.string(), message: z.string() })).optional(),
-    }),
-  })
-  .openapi('Error');
-
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
-
-const intParam = (name: string, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `${name} must be a whole number`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
-
 const ListQuerySchema = z
   .object({
-    limit: intParam('limit', 1, 100).optional().openapi({ description: 'Page size, 1–100 (default 20).', example: '20' }),
+    limit: intQueryParam('limit', 1, 100).optional().openapi({ description: 'Page size, 1–100 (default 20).', example: '20' }),
     cursor: z.string().max(200).optional().openapi({ description: '`next_cursor` of the previous page.' }),
-    page: intParam('page', 1, 100_000).optional().openapi({ description: 'Page number from 1 (instead of a cursor).' }),
+    page: intQueryParam('page', 1, 100_000).optional().openapi({ description: 'Page number from 1 (instead of a cursor).' }),
   })
   .refine((query) => query.cursor === undefined || query.page === undefined, {
     message: 'use either cursor or page, not both',

@@ -5,6 +5,7 @@ import { type AuthVariables, requireUser, type TokenVerifier } from '../_shared/
 import { ApiError } from '../_shared/errors.ts';
 import { type BaseVariables, createApp as createFunctionApp } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
+import { errorResponse, intQueryParam } from '../_shared/openapi.ts';
 
 /** What the movies app needs: a token verifier and a per-request client acting as the caller. */
 export interface MoviesDeps {
@@ -24,35 +25,18 @@ export const MovieSchema = z
   })
   .openapi('Movie');
 
-/** Query integers arrive as strings: accept only plain decimal digits, then bound them. */
-const intParam = (name: string, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `${name} must be a whole number`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
-
 const ratingParam = z
   .string()
   .regex(/^\d+(\.\d+)?$/, 'rating must be a number')
   .transform(Number)
   .pipe(z.number().min(0, 'rating must be at least 0').max(10, 'rating must be at most 10'));
 
-const errorResponse = (description: string) => ({
-  description,
-  content: {
-    'application/json': {
-      schema: z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.array(z.any()).optional() }) }),
-    },
-  },
-});
-
 const getMovieRoute = createRoute({
   method: 'get',
   path: '/',
   summary: 'One movie by id',
   security: [{ bearer: [] }],
-  request: { query: z.object({ movie_id: intParam('movie_id', 1, Number.MAX_SAFE_INTEGER) }) },
+  request: { query: z.object({ movie_id: intQueryParam('movie_id', 1, Number.MAX_SAFE_INTEGER) }) },
   responses: {
     200: { description: 'The movie', content: { 'application/json': { schema: MovieSchema } } },
     400: errorResponse('movie_id is missing or not a positive whole number'),
@@ -68,7 +52,7 @@ const newMoviesRoute = createRoute({
   security: [{ bearer: [] }],
   request: {
     query: z.object({
-      year: intParam('year', 1888, 2100),
+      year: intQueryParam('year', 1888, 2100),
       rating: ratingParam.optional().openapi({ description: 'Minimum rating (default 0).', example: '8.5' }),
     }),
   },

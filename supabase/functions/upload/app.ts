@@ -10,6 +10,7 @@ import { isMultipartFormData, MultipartError, MultipartForm } from '../_shared/m
 import { drainUnreadBody } from '../_shared/body.ts';
 import { currentPlan } from '../_shared/plans.ts';
 import { storageErrorStatus } from '../_shared/storage-errors.ts';
+import { errorResponse } from '../_shared/openapi.ts';
 
 /** What the upload app needs; clients are built per request from the caller's token, so RLS decides. */
 export interface UploadDeps {
@@ -30,16 +31,6 @@ export const DOCUMENTS_BUCKET = 'documents';
 const DEFAULT_BUCKET_MAX_BYTES = 50 * 1024 * 1024;
 /** Room for the multipart framing around the file when judging a request by its Content-Length. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
-
-const ErrorSchema = z
-  .object({
-    error: z.object({
-      code: z.string().openapi({ example: 'file_exists' }),
-      message: z.string(),
-      details: z.array(z.object({ path: z.string(), code: z.string(), message: z.string() })).optional(),
-    }),
-  })
-  .openapi('Error');
 
 export const UploadAcceptedSchema = z
   .object({
@@ -68,8 +59,6 @@ const HealthSchema = z.object({ status: z.literal('ok') }).openapi('Health');
 const UploadQuerySchema = z.object({
   chat_id: z.uuid().optional().openapi({ description: 'A chat of the caller to attach the document to.' }),
 });
-
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
 
 /**
  * The `upload` function: `POST /upload` streams a multipart file into bucket `documents` as the caller and
