@@ -7,6 +7,8 @@ export type TxClient = pg.PoolClient;
 export interface TxOptions {
   /** `begin read only`, as PostgREST does for GET/HEAD. */
   readOnly?: boolean;
+  /** Transaction-local settings (`set_config(name, value, true)`) applied before `fn` runs, in order. */
+  settings?: Array<[string, string]>;
 }
 
 /**
@@ -30,8 +32,11 @@ export class Db {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      await client.query(options.readOnly ? 'begin read only' : 'begin');
-      await client.query("select set_config('role', 'none', true), set_config('search_path', 'public, extensions', true)");
+      // One round trip: begin, reset what another PGlite connection may have left in the shared session, apply the
+      // caller's settings. Values are quoted by the driver (simple protocol has no parameters).
+      const settings: Array<[string, string]> = [['role', 'none'], ['search_path', 'public, extensions'], ...(options.settings ?? [])];
+      const calls = settings.map(([name, value]) => `set_config(${client.escapeLiteral(name)}, ${client.escapeLiteral(value)}, true)`);
+      await client.query(`${options.readOnly ? 'begin read only' : 'begin'}; select ${calls.join(', ')}`);
       const result = await fn(client);
       await client.query('commit');
       return result;

@@ -112,14 +112,7 @@ export async function runAsRequest<T>(
     ['request.headers', JSON.stringify(headers)],
     ['request.cookies', JSON.stringify(cookiesOf(facts.headers))],
   ];
-  const sql = `select ${pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`;
-  return db.tx(
-    async (client) => {
-      await client.query(sql, pairs.flat());
-      return fn(client);
-    },
-    { readOnly: options.readOnly },
-  );
+  return db.tx(fn, { readOnly: options.readOnly, settings: pairs });
 }
 
 export { JwtError };
