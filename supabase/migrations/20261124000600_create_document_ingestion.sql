@@ -28,6 +28,41 @@ create policy documents_objects_update_authenticated_own on storage.objects for 
 create policy documents_objects_delete_authenticated_own on storage.objects for delete to authenticated
   using (bucket_id = 'documents' and (storage.foldername(name))[1] = (select auth.uid())::text);
 
+-- Puts a `process_document` job for the document on the queue.
+create function private.enqueue_document(document_id uuid)
+returns void
+language sql
+security invoker
+set search_path = ''
+as $$
+  insert into private.jobs (kind, document_id, payload)
+  values ('process_document', enqueue_document.document_id,
+          pg_catalog.jsonb_build_object('document_id', enqueue_document.document_id));
+$$;
+
+-- Starts a document's processing over: drops its chunks and unfinished jobs, resets its state and queues it.
+create function private.requeue_document(document_id uuid)
+returns public.documents
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  doc public.documents;
+begin
+  delete from public.document_chunks c where c.document_id = requeue_document.document_id;
+  delete from private.jobs j where j.document_id = requeue_document.document_id and j.status in ('queued', 'running');
+  update public.documents d
+     set status = 'queued', error = null, chunk_count = 0, processed_at = null, updated_at = now()
+   where d.id = requeue_document.document_id
+  returning * into doc;
+  perform private.enqueue_document(requeue_document.document_id);
+  return doc;
+end
+$$;
+
+revoke execute on function private.enqueue_document(uuid), private.requeue_document(uuid) from public, anon, authenticated;
+
 -- Creates the document row and its job for a new object. Definer: the uploader may not write either table.
 create function private.create_document_for_object(object storage.objects)
 returns void
@@ -67,8 +102,7 @@ begin
   )
   returning id into doc;
 
-  insert into private.jobs (kind, document_id, payload)
-  values ('process_document', doc, pg_catalog.jsonb_build_object('document_id', doc));
+  perform private.enqueue_document(doc);
 end
 $$;
 
@@ -112,16 +146,13 @@ begin
      where bucket_id = old.bucket_id and storage_path = old.name;
   end if;
   if new.version is distinct from old.version or new.metadata ->> 'eTag' is distinct from old.metadata ->> 'eTag' then
+    -- New content: what was known about the old one no longer holds.
     update public.documents
-       set status = 'queued', error = null, chunk_count = 0, sha256 = null, processed_at = null,
-           mime_type = new.metadata ->> 'mimetype', size_bytes = (new.metadata ->> 'size')::bigint, updated_at = now()
+       set sha256 = null, mime_type = new.metadata ->> 'mimetype', size_bytes = (new.metadata ->> 'size')::bigint
      where bucket_id = new.bucket_id and storage_path = new.name
     returning id into doc;
     if doc is not null then
-      delete from public.document_chunks where document_id = doc;
-      delete from private.jobs where document_id = doc and status in ('queued', 'running');
-      insert into private.jobs (kind, document_id, payload)
-      values ('process_document', doc, pg_catalog.jsonb_build_object('document_id', doc));
+      perform private.requeue_document(doc);
     end if;
   end if;
   return null;
@@ -159,14 +190,7 @@ begin
   if doc.status not in ('ready', 'failed') then
     raise exception 'documents: document is % and cannot be reprocessed yet', doc.status using errcode = 'P0001';
   end if;
-  delete from public.document_chunks c where c.document_id = doc.id;
-  update public.documents d
-     set status = 'queued', error = null, chunk_count = 0, processed_at = null, updated_at = now()
-   where d.id = doc.id
-  returning * into doc;
-  insert into private.jobs (kind, document_id, payload)
-  values ('process_document', doc.id, pg_catalog.jsonb_build_object('document_id', doc.id));
-  return doc;
+  return private.requeue_document(doc.id);
 end
 $$;
 revoke execute on function private.reprocess_document(uuid) from public, anon;
