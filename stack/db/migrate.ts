@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DatabaseError } from 'pg';
@@ -103,22 +103,14 @@ export async function migrate(db: Db, options: { migrationsDir: string; seedPath
     applied.push(`${m.version}_${m.name}`);
   }
   let seeded = false;
-  if (fresh && options.seedPath) {
-    let sql: string | undefined;
-    try {
-      sql = await readFile(options.seedPath, 'utf8');
-    } catch {
-      sql = undefined;
-    }
-    if (sql !== undefined) {
-      await runFile(db, options.seedPath, (client, text) =>
-        client.query(
-          'insert into supabase_migrations.seed_files (path, hash) values ($1, $2) on conflict (path) do update set hash = excluded.hash',
-          ['supabase/seed.sql', createHash('sha256').update(text).digest('hex')],
-        ),
-      );
-      seeded = true;
-    }
+  if (fresh && options.seedPath && (await access(options.seedPath).then(() => true, () => false))) {
+    await runFile(db, options.seedPath, (client, text) =>
+      client.query(
+        'insert into supabase_migrations.seed_files (path, hash) values ($1, $2) on conflict (path) do update set hash = excluded.hash',
+        ['supabase/seed.sql', createHash('sha256').update(text).digest('hex')],
+      ),
+    );
+    seeded = true;
   }
   return { applied, seeded };
 }
