@@ -3,13 +3,15 @@
  * `npm run dev` — starts the lite stack in the foreground and prints what `supabase status -o env` prints.
  * `npm run db:reset` — deletes the local database and re-creates it from migrations and the seed.
  * `npm run db:migrate` — applies pending migrations and exits.
+ * `npm run db:types` — regenerates `supabase/functions/_shared/database.types.ts` with the Supabase CLI.
  */
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DATABASE_TYPES_PATH, generateDatabaseTypes } from './db/types.ts';
 import { createStack, type StackOptions } from './index.ts';
 
-const USAGE = `usage: tsx stack/cli.ts [db reset|db migrate|db url] [options]
+const USAGE = `usage: tsx stack/cli.ts [db reset|db migrate|db types|db url] [options]
   --ephemeral          keep everything in memory; nothing is written to disk
   --data-dir <dir>     persistent state directory (default .stack)
   --db-url <url>       use this Postgres instead of the embedded one (also DATABASE_URL)
@@ -83,6 +85,17 @@ async function main(): Promise<void> {
     const stack = await createStack({ ...options, apiPort: 0, dbPort: 0 });
     await stack.stop();
     if (stack.migrations.applied.length === 0) console.error('No pending migrations.');
+    return;
+  }
+  if (command === 'db' && sub === 'types') {
+    // A throwaway database with every migration applied, so the types follow the files, not local data.
+    const stack = await createStack({ ...options, ephemeral: true, dbUrl: undefined, apiPort: 0, dbPort: 0, seed: false });
+    try {
+      await writeFile(DATABASE_TYPES_PATH, await generateDatabaseTypes(process.cwd(), stack.dbUrl));
+    } finally {
+      await stack.stop();
+    }
+    console.error(`Wrote ${DATABASE_TYPES_PATH}.`);
     return;
   }
   if (command === 'db' && sub === 'url') {

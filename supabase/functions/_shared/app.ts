@@ -1,15 +1,23 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, Env, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import { ApiError, codeForStatus, type ErrorDetail, errorBody } from './errors.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
+import { HealthSchema } from './openapi.ts';
 
 /** The request headers supabase-js sends to functions (its `corsHeaders` list). */
 export const CORS_ALLOW_HEADERS = ['authorization', 'x-client-info', 'apikey', 'content-type', 'x-retry-count'];
 /** Methods allowed cross-origin (supabase-js's list). */
 export const CORS_ALLOW_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/**
+ * Where the functions are served, relative to the OpenAPI document (`…/functions/v1/<name>/openapi.json`), so the
+ * same document is right on hosted Supabase, `supabase start` and the lite stack, and Swagger UI's "Try it out"
+ * calls the host the document came from.
+ */
+export const FUNCTIONS_SERVER = { url: '/functions/v1', description: "This project's Edge Functions" };
 
 /** Per-request values every app sets: `c.var.requestId`, `c.var.logger`. */
 export interface BaseVariables {
@@ -17,18 +25,22 @@ export interface BaseVariables {
   logger: Logger;
 }
 
-/** Hono env of an app built with {@link createApp}; functions extend `Variables` with their own. */
+/** Hono env of an app built with {@link createFunctionApp}; route middleware adds its own variables. */
 export interface AppEnv extends Env {
   Variables: BaseVariables;
 }
 
-/** Options of {@link createApp}. */
-export interface AppOptions {
-  /** The function's base path, `/<name>`: Supabase routes `/functions/v1/<name>/…` to the function as `/<name>/…`. */
-  basePath: `/${string}`;
+/** Options of {@link createFunctionApp}. */
+export interface FunctionAppOptions {
+  /** The function's name: Supabase routes `/functions/v1/<name>/…` to the function as `/<name>/…`. */
+  name: string;
+  /** One sentence for the OpenAPI document: what the function does. */
+  description: string;
   logger?: Logger;
   /** Request headers to allow cross-origin besides supabase-js's list. */
   extraCorsHeaders?: string[];
+  /** Security schemes besides `bearer` (e.g. the token function's OAuth2 password flow). */
+  securitySchemes?: Record<string, Record<string, unknown>>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -46,7 +58,7 @@ export function validationDetails(error: ZodError, prefix?: string): ErrorDetail
  * Turns any thrown value into the one error response: {@link ApiError} as it says, Hono's own `HTTPException`s
  * with a generic code for their status, anything else a 500 with a generic body and the cause logged.
  */
-export function errorResponse(error: unknown, c: Context<AppEnv>): Response {
+export function toErrorResponse(error: unknown, c: Context<AppEnv>): Response {
   const logger = c.get('logger') ?? createLogger();
   if (error instanceof ApiError) {
     if (error.status >= 500) logger.log('error', error.message, { code: error.code, ...errorFields(error.cause ?? error) });
@@ -62,13 +74,17 @@ export function errorResponse(error: unknown, c: Context<AppEnv>): Response {
 /**
  * A function's Hono app (`@hono/zod-openapi`) under `/<name>`, with what every function needs written once:
  * a request id (`X-Request-Id`, taken from the caller when well-formed), a structured access log, CORS as
- * supabase-js expects it (preflights answered here; the platform does not), zod validation failures as
- * 400 `validation_failed` with details, 404 `not_found` for unknown routes, and the central error handler.
+ * supabase-js expects it (preflights answered here; the platform does not), zod validation failures as 400
+ * `validation_failed` with details, 404 `not_found` for unknown routes, the central error handler,
+ * `GET /<name>/healthz`, and `GET /<name>/openapi.json` (registered before the function's own routes, so a
+ * `/{id}` route never takes it for an id; built per request, so it lists every route registered later) with
+ * the `bearer` security scheme and a `servers` entry.
  */
-export function createApp<E extends AppEnv = AppEnv>(options: AppOptions): OpenAPIHono<E> {
-  const baseLogger = options.logger ?? createLogger({ function: options.basePath.slice(1) });
-  const app = new OpenAPIHono<E>({
-    defaultHook: (result, c) => {
+export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppEnv> {
+  const basePath = `/${options.name}`;
+  const baseLogger = options.logger ?? createLogger({ function: options.name });
+  const root = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
       if (!result.success) {
         throw new ApiError(400, 'validation_failed', 'The request is invalid.', {
           details: validationDetails(result.error, result.target),
@@ -78,8 +94,8 @@ export function createApp<E extends AppEnv = AppEnv>(options: AppOptions): OpenA
     },
   });
 
-  app.use('*', requestContext(baseLogger) as unknown as MiddlewareHandler<E>);
-  app.use(
+  root.use('*', requestContext(baseLogger));
+  root.use(
     '*',
     cors({
       origin: '*',
@@ -89,12 +105,36 @@ export function createApp<E extends AppEnv = AppEnv>(options: AppOptions): OpenA
       maxAge: 86400,
     }),
   );
-  const based = app.basePath(options.basePath) as unknown as OpenAPIHono<E>;
-  for (const target of [app, based]) {
+  const app = root.basePath(basePath) as unknown as OpenAPIHono<AppEnv>;
+  for (const target of [root, app]) {
     target.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`), 404));
-    target.onError((error, c) => errorResponse(error, c as unknown as Context<AppEnv>));
+    target.onError((error, c) => toErrorResponse(error, c));
   }
-  return based;
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/healthz',
+      summary: 'Liveness; touches neither Auth nor the database',
+      responses: { 200: { description: 'The function is up', content: { 'application/json': { schema: HealthSchema } } } },
+    }),
+    (c) => c.json({ status: 'ok' as const }, 200),
+  );
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: "A Supabase Auth access token (the user's session `access_token`).",
+  });
+  for (const [name, scheme] of Object.entries(options.securitySchemes ?? {})) {
+    app.openAPIRegistry.registerComponent('securitySchemes', name, scheme as never);
+  }
+  app.doc('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: `edgebrain ${options.name}`, version: '1.0.0', description: options.description },
+    servers: [FUNCTIONS_SERVER],
+  });
+  return app;
 }
 
 /** Sets `c.var.requestId` and `c.var.logger`, echoes `X-Request-Id`, and logs one line per request. */

@@ -1,4 +1,3 @@
-import type { MiddlewareHandler } from 'hono';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -12,6 +11,7 @@ import {
 } from 'jose';
 import type { SupabaseConfig } from './env.ts';
 import { ApiError } from './errors.ts';
+import { isUuid } from './ids.ts';
 
 /** Stable codes of authentication failures (a closed union, like jose's `ERR_*`). */
 export type AuthErrorCode = 'missing_authorization' | 'invalid_auth_scheme' | 'invalid_token' | 'token_expired';
@@ -69,7 +69,6 @@ export interface TokenVerifierOptions {
 /** Verifies a Supabase access token and returns the user it belongs to, or throws an {@link AuthError}. */
 export type TokenVerifier = (token: string) => Promise<AuthUser>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ASYMMETRIC = new Set(['ES256', 'RS256']);
 
 /**
@@ -138,7 +137,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (claims.role !== 'authenticated') {
       throw new AuthError('invalid_token', 'Token "role" claim must be "authenticated".');
     }
-    if (typeof claims.sub !== 'string' || !UUID.test(claims.sub)) {
+    if (!isUuid(claims.sub)) {
       throw new AuthError('invalid_token', 'Token "sub" claim must be a user id (UUID).');
     }
     return {
@@ -186,21 +185,4 @@ export function bearerToken(authorization: string | undefined | null): string {
   const match = /^(\S+)\s+(\S+)$/.exec(authorization.trim());
   if (!match || match[1].toLowerCase() !== 'bearer') throw new AuthError('invalid_auth_scheme', 'Token must be Bearer.');
   return match[2];
-}
-
-/** Variables set by {@link requireUser}. */
-export interface AuthVariables {
-  user: AuthUser;
-  /** The caller's raw access token, for a per-request user client (RLS decides). */
-  accessToken: string;
-}
-
-/** Hono middleware: verifies the caller's Bearer token and sets `c.var.user` and `c.var.accessToken`. */
-export function requireUser(verify: TokenVerifier): MiddlewareHandler<{ Variables: AuthVariables }> {
-  return async (c, next) => {
-    const token = bearerToken(c.req.header('authorization'));
-    c.set('user', await verify(token));
-    c.set('accessToken', token);
-    await next();
-  };
 }

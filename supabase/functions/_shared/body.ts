@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Env, MiddlewareHandler } from 'hono';
 
 /**
  * Reads a request body to its end and drops it, up to `maxBytes`; `false` if it was longer (the rest is left
@@ -29,7 +29,7 @@ export async function discardBody(request: Request, maxBytes: number): Promise<b
  * Many HTTP/1.1 clients and proxies cannot read an answer sent while they are still sending, or reuse the
  * connection afterwards. Bodies declared longer than `maxBytes` are not read at all.
  */
-export function drainUnreadBody(maxBytes: number): MiddlewareHandler {
+export function drainUnreadBody(maxBytes: number): MiddlewareHandler<Env> {
   return async (c, next) => {
     await next();
     const declared = Number(c.req.header('content-length'));

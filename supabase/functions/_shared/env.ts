@@ -56,6 +56,8 @@ export interface SupabaseConfig {
   publicKey: string;
   /** Key for system clients: the default secret key if the platform provides one, else the service_role key. */
   secretKey: string;
+  /** Every key that proves a system caller (all secret keys and the service_role key), for system-only routes. */
+  systemKeys: string[];
   /** Expected `iss` of user access tokens. */
   issuer: string;
   /** Legacy HS256 secret, if configured; without it HS256 tokens are refused. */
@@ -95,6 +97,7 @@ export function supabaseConfig(env: SupabaseEnv): SupabaseConfig {
     url,
     publicKey: env.SUPABASE_PUBLISHABLE_KEYS?.default ?? env.SUPABASE_ANON_KEY,
     secretKey: env.SUPABASE_SECRET_KEYS?.default ?? env.SUPABASE_SERVICE_ROLE_KEY,
+    systemKeys: [...new Set([...Object.values(env.SUPABASE_SECRET_KEYS ?? {}), env.SUPABASE_SERVICE_ROLE_KEY])],
     issuer: env.AUTH_JWT_ISSUER ?? `${url}/auth/v1`,
     jwtSecret: env.SUPABASE_JWT_SECRET ?? env.JWT_SECRET,
     jwks: env.SUPABASE_JWKS,

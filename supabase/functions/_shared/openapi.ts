@@ -11,11 +11,14 @@ export const ErrorSchema = z
   })
   .openapi('Error');
 
-/** An error response entry for `createRoute({ responses })`. */
-export const errorResponse = (description: string) => ({
+/** An error entry for `createRoute({ responses })`: documents a status with the one error body. */
+export const documentedError = (description: string) => ({
   description,
   content: { 'application/json': { schema: ErrorSchema } },
 });
+
+/** The body of every function's `GET /<name>/healthz`. */
+export const HealthSchema = z.object({ status: z.literal('ok') }).openapi('Health');
 
 /**
  * A whole-number query parameter: only plain decimal digits, bounded; the messages name the parameter, so a

@@ -1,4 +1,6 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { createTokenVerifier, type TokenVerifier } from './auth.ts';
+import type { Database } from './database.types.ts';
 import type { SupabaseConfig } from './env.ts';
 
 const SERVER_AUTH = { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false } as const;
@@ -13,8 +15,8 @@ export interface ClientOptions {
  * A client acting as the caller: it sends the caller's access token, so Postgres row-level security decides what
  * it may read and write. Build one per request; never share it between callers.
  */
-export function createUserClient(config: SupabaseConfig, accessToken: string, options: ClientOptions = {}): SupabaseClient {
-  return createClient(config.url, config.publicKey, {
+export function createUserClient(config: SupabaseConfig, accessToken: string, options: ClientOptions = {}): SupabaseClient<Database> {
+  return createClient<Database>(config.url, config.publicKey, {
     auth: SERVER_AUTH,
     global: { headers: { Authorization: `Bearer ${accessToken}` }, ...(options.fetch ? { fetch: options.fetch } : {}) },
   });
@@ -35,9 +37,14 @@ export function createPublicClient(config: SupabaseConfig, options: ClientOption
  * A service-role client: bypasses row-level security. Only for work a function does for the system (workers,
  * webhooks), never to read user data on a user's behalf.
  */
-export function createServiceClient(config: SupabaseConfig, options: ClientOptions = {}): SupabaseClient {
-  return createClient(config.url, config.secretKey, {
+export function createServiceClient(config: SupabaseConfig, options: ClientOptions = {}): SupabaseClient<Database> {
+  return createClient<Database>(config.url, config.secretKey, {
     auth: SERVER_AUTH,
     global: options.fetch ? { fetch: options.fetch } : {},
   });
+}
+
+/** The dependencies of user routes (`routes.ts`), built from the configuration: a verifier and a per-caller client. */
+export function userRouteDeps(config: SupabaseConfig): { verifyToken: TokenVerifier; userClient: (accessToken: string) => SupabaseClient<Database> } {
+  return { verifyToken: createTokenVerifier({ config }), userClient: (token) => createUserClient(config, token) };
 }

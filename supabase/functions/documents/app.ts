@@ -1,26 +1,21 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { PostgrestError, SupabaseClient } from '@supabase/supabase-js';
-import { type AuthVariables, requireUser, type TokenVerifier } from '../_shared/auth.ts';
+import { z } from '@hono/zod-openapi';
+import { createFunctionApp } from '../_shared/app.ts';
+import { DOCUMENTS_BUCKET } from '../_shared/buckets.ts';
+import { type DatabaseErrorOverrides, unwrap } from '../_shared/database-errors.ts';
 import { ApiError } from '../_shared/errors.ts';
-import { type BaseVariables, createApp as createFunctionApp } from '../_shared/http.ts';
+import { IdParamsSchema, isUuid } from '../_shared/ids.ts';
 import type { Logger } from '../_shared/log.ts';
+import { documentedError, intQueryParam } from '../_shared/openapi.ts';
+import { type Client, type UserRouteDeps, userRoute } from '../_shared/routes.ts';
 import { storageErrorStatus } from '../_shared/storage-errors.ts';
-import { errorResponse, intQueryParam } from '../_shared/openapi.ts';
 
 /** What the documents app needs; every read and write goes through a client acting as the caller (RLS). */
-export interface DocumentsDeps {
-  verifyToken: TokenVerifier;
-  userClient: (accessToken: string) => SupabaseClient;
+export interface DocumentsDeps extends UserRouteDeps {
   /** Lifetime of download URLs in seconds; default 60. */
   downloadUrlExpiresIn?: number;
   logger?: Logger;
 }
 
-interface DocumentsEnv {
-  Variables: BaseVariables & AuthVariables;
-}
-
-const BUCKET = 'documents';
 const COLUMNS = 'id, name, storage_path, chat_id, status, error, mime_type, size_bytes, chunk_count, created_at, updated_at, processed_at';
 
 export const DocumentSchema = z
@@ -58,8 +53,6 @@ const ReprocessAcceptedSchema = z
   .object({ id: z.uuid(), status: z.literal('queued'), message: z.literal('Document processing has started again.') })
   .openapi('ReprocessAccepted');
 
-const HealthSchema = z.object({ status: z.literal('ok') }).openapi('Health');
-
 const ListQuerySchema = z
   .object({
     limit: intQueryParam('limit', 1, 100).optional().openapi({ description: 'Page size, 1–100 (default 20).', example: '20' }),
@@ -71,111 +64,33 @@ const ListQuerySchema = z
     path: ['page'],
   });
 
-const IdParamsSchema = z.object({ id: z.uuid('id must be a UUID').openapi({ param: { name: 'id', in: 'path' } }) });
-
-/** A `public.documents` row as selected with {@link COLUMNS}. */
-interface DocumentRow {
-  id: string;
-  name: string;
-  storage_path: string;
-  chat_id: string | null;
-  status: 'queued' | 'processing' | 'ready' | 'failed';
-  error: string | null;
-  mime_type: string | null;
-  size_bytes: number | string | null;
-  chunk_count: number;
-  created_at: string;
-  updated_at: string;
-  processed_at: string | null;
-}
-
 /**
  * The `documents` function: the caller's documents, newest first (`GET /documents`), one with a signed download
  * URL (`GET /documents/{id}`), deleting one (`DELETE /documents/{id}`: the Storage object is removed as the
  * caller, and the triggers remove its row, chunks and jobs in the same transaction), and queueing one again
  * (`POST /documents/{id}/reprocess`). Another user's document is answered 404, exactly like a missing one.
  */
-export function createApp(deps: DocumentsDeps): OpenAPIHono<DocumentsEnv> {
-  const app = createFunctionApp<DocumentsEnv>({ basePath: '/documents', logger: deps.logger });
-  const auth = requireUser(deps.verifyToken);
+export function createApp(deps: DocumentsDeps) {
+  const app = createFunctionApp({
+    name: 'documents',
+    description: "List, download, delete and reprocess the caller's documents.",
+    logger: deps.logger,
+  });
   const expiresIn = deps.downloadUrlExpiresIn ?? 60;
 
-  const healthRoute = createRoute({
-    method: 'get',
-    path: '/healthz',
-    summary: 'Liveness; touches neither Auth nor the database',
-    responses: { 200: { description: 'The function is up', content: { 'application/json': { schema: HealthSchema } } } },
-  });
-  const listRoute = createRoute({
+  const list = userRoute(deps, {
     method: 'get',
     path: '/',
     summary: "The caller's documents, newest first",
-    security: [{ bearer: [] }],
-    middleware: [auth] as const,
     request: { query: ListQuerySchema },
     responses: {
       200: { description: 'One page of documents', content: { 'application/json': { schema: DocumentListSchema } } },
-      400: errorResponse('validation_failed or invalid_cursor'),
-      401: errorResponse('Missing or invalid access token'),
+      400: documentedError('validation_failed or invalid_cursor'),
     },
   });
-  const getRoute = createRoute({
-    method: 'get',
-    path: '/{id}',
-    summary: 'One document, with a short-lived download URL',
-    security: [{ bearer: [] }],
-    middleware: [auth] as const,
-    request: { params: IdParamsSchema },
-    responses: {
-      200: { description: 'The document', content: { 'application/json': { schema: DocumentWithUrlSchema } } },
-      400: errorResponse('validation_failed: id is not a UUID'),
-      401: errorResponse('Missing or invalid access token'),
-      404: errorResponse('document_not_found'),
-    },
-  });
-  const deleteRoute = createRoute({
-    method: 'delete',
-    path: '/{id}',
-    summary: 'Delete a document: its file, row, chunks and jobs',
-    security: [{ bearer: [] }],
-    middleware: [auth] as const,
-    request: { params: IdParamsSchema },
-    responses: {
-      204: { description: 'Deleted' },
-      400: errorResponse('validation_failed: id is not a UUID'),
-      401: errorResponse('Missing or invalid access token'),
-      404: errorResponse('document_not_found'),
-    },
-  });
-  const reprocessRoute = createRoute({
-    method: 'post',
-    path: '/{id}/reprocess',
-    summary: 'Queue a ready or failed document for processing again',
-    security: [{ bearer: [] }],
-    middleware: [auth] as const,
-    request: { params: IdParamsSchema },
-    responses: {
-      202: { description: 'Queued', content: { 'application/json': { schema: ReprocessAcceptedSchema } } },
-      400: errorResponse('validation_failed: id is not a UUID'),
-      401: errorResponse('Missing or invalid access token'),
-      404: errorResponse('document_not_found'),
-      409: errorResponse('document_not_reprocessable: the document is queued or processing'),
-    },
-  });
-
-  app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200));
-  // Before the `/{id}` routes, which would otherwise take "openapi.json" for an id. Built per request from the
-  // registry, so it lists the routes registered below too.
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
-  app.doc('/openapi.json', {
-    openapi: '3.1.0',
-    info: { title: 'edgebrain documents', version: '1.0.0', description: "List, download, delete and reprocess the caller's documents." },
-  });
-
-  app.openapi(listRoute, async (c) => {
+  app.openapi(list, async (c) => {
     const { limit = 20, cursor, page } = c.req.valid('query');
-    const client = deps.userClient(c.var.accessToken);
-    let query = client
+    let query = c.var.supabase
       .from('documents')
       .select(COLUMNS, page !== undefined ? { count: 'exact' } : undefined)
       .order('created_at', { ascending: false })
@@ -190,21 +105,31 @@ export function createApp(deps: DocumentsDeps): OpenAPIHono<DocumentsEnv> {
       // One more than asked tells whether there is a next page.
       query = query.limit(limit + 1);
     }
-    const { data, error, count } = await query;
-    if (error) throw fromPostgrestError(error);
-    const rows = (data ?? []) as unknown as DocumentRow[];
+    const result = await query;
+    const rows = unwrap(result) ?? [];
     const items = rows.slice(0, limit).map(toDocument);
     const last = items[items.length - 1];
-    const hasMore = page !== undefined ? page * limit < (count ?? 0) : rows.length > limit;
+    const total = result.count ?? 0;
+    const hasMore = page !== undefined ? page * limit < total : rows.length > limit;
     const next_cursor = hasMore && last ? encodeCursor(last.created_at, last.id) : null;
-    return c.json(page !== undefined ? { items, next_cursor, page, total: count ?? 0 } : { items, next_cursor }, 200);
+    return c.json(page !== undefined ? { items, next_cursor, page, total } : { items, next_cursor }, 200);
   });
 
-  app.openapi(getRoute, async (c) => {
+  const get = userRoute(deps, {
+    method: 'get',
+    path: '/{id}',
+    summary: 'One document, with a short-lived download URL',
+    request: { params: IdParamsSchema },
+    responses: {
+      200: { description: 'The document', content: { 'application/json': { schema: DocumentWithUrlSchema } } },
+      400: documentedError('validation_failed: id is not a UUID'),
+      404: documentedError('document_not_found'),
+    },
+  });
+  app.openapi(get, async (c) => {
     const { id } = c.req.valid('param');
-    const client = deps.userClient(c.var.accessToken);
-    const row = await findDocument(client, id);
-    const { data, error } = await client.storage.from(BUCKET).createSignedUrl(row.storage_path, expiresIn);
+    const row = await findDocument(c.var.supabase, id);
+    const { data, error } = await c.var.supabase.storage.from(DOCUMENTS_BUCKET).createSignedUrl(row.storage_path, expiresIn);
     if (error) {
       // Row and object go together (triggers), so a missing object means it was deleted a moment ago.
       if (storageErrorStatus(error) === 404) throw notFound(id);
@@ -213,64 +138,74 @@ export function createApp(deps: DocumentsDeps): OpenAPIHono<DocumentsEnv> {
     return c.json({ ...toDocument(row), download_url: data.signedUrl, download_url_expires_in: expiresIn }, 200);
   });
 
-  app.openapi(deleteRoute, async (c) => {
+  const remove = userRoute(deps, {
+    method: 'delete',
+    path: '/{id}',
+    summary: 'Delete a document: its file, row, chunks and queued work',
+    request: { params: IdParamsSchema },
+    responses: {
+      204: { description: 'Deleted' },
+      400: documentedError('validation_failed: id is not a UUID'),
+      404: documentedError('document_not_found'),
+    },
+  });
+  app.openapi(remove, async (c) => {
     const { id } = c.req.valid('param');
-    const client = deps.userClient(c.var.accessToken);
-    const row = await findDocument(client, id);
-    const { data, error } = await client.storage.from(BUCKET).remove([row.storage_path]);
+    const row = await findDocument(c.var.supabase, id);
+    const { data, error } = await c.var.supabase.storage.from(DOCUMENTS_BUCKET).remove([row.storage_path]);
     if (error) throw new ApiError(500, 'internal_error', 'The file could not be deleted.', { cause: error });
     // Storage answers with the objects it removed; none means another request removed it first.
     if (!data || data.length === 0) throw notFound(id);
     return c.body(null, 204);
   });
 
-  app.openapi(reprocessRoute, async (c) => {
+  const reprocess = userRoute(deps, {
+    method: 'post',
+    path: '/{id}/reprocess',
+    summary: 'Queue a ready or failed document for processing again',
+    request: { params: IdParamsSchema },
+    responses: {
+      202: { description: 'Queued', content: { 'application/json': { schema: ReprocessAcceptedSchema } } },
+      400: documentedError('validation_failed: id is not a UUID'),
+      404: documentedError('document_not_found'),
+      409: documentedError('document_not_reprocessable: the document is queued or processing'),
+    },
+  });
+  app.openapi(reprocess, async (c) => {
     const { id } = c.req.valid('param');
-    const client = deps.userClient(c.var.accessToken);
-    const { error } = await client.rpc('reprocess_document', { document_id: id });
-    if (error) {
-      if (error.code === 'P0002') throw notFound(id);
-      if (error.code === 'P0001') {
-        throw new ApiError(409, 'document_not_reprocessable', 'Only ready or failed documents can be reprocessed.');
-      }
-      throw fromPostgrestError(error);
-    }
+    unwrap(await c.var.supabase.rpc('reprocess_document', { document_id: id }), {
+      ...notFoundFor(id),
+      P0001: () => new ApiError(409, 'document_not_reprocessable', 'Only ready or failed documents can be reprocessed.'),
+    });
     return c.json({ id, status: 'queued' as const, message: 'Document processing has started again.' as const }, 202);
   });
 
   return app;
 }
 
-async function findDocument(client: SupabaseClient, id: string): Promise<DocumentRow> {
-  const { data, error } = await client.from('documents').select(COLUMNS).eq('id', id).maybeSingle();
-  if (error) throw fromPostgrestError(error);
-  if (!data) throw notFound(id);
-  return data as unknown as DocumentRow;
+type DocumentRow = Awaited<ReturnType<typeof findDocument>>;
+
+async function findDocument(client: Client, id: string) {
+  const row = unwrap(await client.from('documents').select(COLUMNS).eq('id', id).maybeSingle(), notFoundFor(id));
+  if (!row) throw notFound(id);
+  return row;
 }
 
 function notFound(id: string): ApiError {
   return new ApiError(404, 'document_not_found', `Document ${id} was not found.`);
 }
 
+/** Not found, in every form the database says it: no row for `.single()`, or P0002 from a function. */
+function notFoundFor(id: string): DatabaseErrorOverrides {
+  return { PGRST116: () => notFound(id), P0002: () => notFound(id) };
+}
+
 function toDocument(row: DocumentRow): z.infer<typeof DocumentSchema> {
-  return {
-    id: row.id,
-    name: row.name,
-    path: row.storage_path,
-    chat_id: row.chat_id,
-    status: row.status,
-    error: row.error,
-    mime_type: row.mime_type,
-    size_bytes: row.size_bytes === null ? null : Number(row.size_bytes),
-    chunk_count: row.chunk_count,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-    processed_at: row.processed_at,
-  };
+  const { storage_path, size_bytes, ...rest } = row;
+  return { ...rest, path: storage_path, size_bytes: size_bytes === null ? null : Number(size_bytes) };
 }
 
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An opaque keyset cursor: base64url of `[created_at, id]` of the last item returned. */
 function encodeCursor(createdAt: string, id: string): string {
@@ -280,25 +215,11 @@ function encodeCursor(createdAt: string, id: string): string {
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
     const value: unknown = JSON.parse(atob(cursor.replace(/-/g, '+').replace(/_/g, '/')));
-    if (Array.isArray(value) && value.length === 2 && CURSOR_TIME.test(String(value[0])) && UUID.test(String(value[1]))) {
+    if (Array.isArray(value) && value.length === 2 && CURSOR_TIME.test(String(value[0])) && isUuid(value[1])) {
       return { createdAt: String(value[0]), id: String(value[1]) };
     }
   } catch {
     // reported below
   }
   throw new ApiError(400, 'invalid_cursor', 'cursor is not a next_cursor this endpoint returned.');
-}
-
-/** PostgREST errors by SQLSTATE / PGRST code (never by message text). */
-function fromPostgrestError(error: PostgrestError): ApiError {
-  switch (error.code) {
-    case 'PGRST116':
-      return new ApiError(404, 'document_not_found', 'The document was not found.');
-    case '22P02':
-      return new ApiError(400, 'validation_failed', 'The request is invalid.');
-    case '42501':
-      return new ApiError(403, 'forbidden', 'You may not do this.');
-    default:
-      return new ApiError(500, 'internal_error', 'The documents could not be read.', { cause: error });
-  }
 }

@@ -3,7 +3,7 @@ import { isAuthApiError, isAuthRetryableFetchError, type Session, type SupabaseC
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError } from '../_shared/errors.ts';
-import { type AppEnv, createApp as createFunctionApp, errorResponse } from '../_shared/http.ts';
+import { type AppEnv, createFunctionApp, toErrorResponse } from '../_shared/app.ts';
 import type { Logger } from '../_shared/log.ts';
 
 /** What the token app needs: a fresh Supabase Auth client per request (it holds no session between calls). */
@@ -69,8 +69,6 @@ export const OAuthErrorSchema = z
   })
   .openapi('OAuthError');
 
-export const HealthSchema = z.object({ status: z.literal('ok') }).openapi('Health');
-
 const oauthError = (description: string) => ({ description, content: { 'application/json': { schema: OAuthErrorSchema } } });
 
 const tokenRoute = createRoute({
@@ -88,13 +86,6 @@ const tokenRoute = createRoute({
   },
 });
 
-const healthRoute = createRoute({
-  method: 'get',
-  path: '/healthz',
-  summary: 'Liveness; does not call Supabase Auth',
-  responses: { 200: { description: 'The function is up', content: { 'application/json': { schema: HealthSchema } } } },
-});
-
 const INVALID_CREDENTIALS = 'Invalid username or password.';
 const INVALID_REFRESH_TOKEN = 'The refresh token is invalid, expired or already used.';
 
@@ -106,7 +97,18 @@ const INVALID_REFRESH_TOKEN = 'The refresh token is invalid, expired or already 
  */
 export function createApp(deps: TokenDeps): OpenAPIHono<AppEnv> {
   // Swagger UI's Authorize sends X-Requested-With, so its preflight must allow it.
-  const app = createFunctionApp({ basePath: '/token', logger: deps.logger, extraCorsHeaders: ['x-requested-with'] });
+  const app = createFunctionApp({
+    name: 'token',
+    description: 'OAuth 2.0 password grant over Supabase Auth.',
+    logger: deps.logger,
+    extraCorsHeaders: ['x-requested-with'],
+    securitySchemes: {
+      oauth2: {
+        type: 'oauth2',
+        flows: { password: { tokenUrl: '/functions/v1/token', refreshUrl: '/functions/v1/token', scopes: {} } },
+      },
+    },
+  });
 
   app.use('*', async (c, next) => {
     await next();
@@ -117,12 +119,10 @@ export function createApp(deps: TokenDeps): OpenAPIHono<AppEnv> {
 
   app.onError((error, c) => {
     const oauth = toOAuthError(error, c);
-    if (!oauth) return errorResponse(error, c);
+    if (!oauth) return toErrorResponse(error, c);
     if (oauth.status >= 500) c.var.logger.log('error', oauth.description, { error: oauth.error, cause: String(error) });
     return c.json({ error: oauth.error, error_description: oauth.description }, oauth.status as 400, oauth.headers);
   });
-
-  app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200));
 
   app.openapi(
     tokenRoute,
@@ -162,14 +162,6 @@ export function createApp(deps: TokenDeps): OpenAPIHono<AppEnv> {
     throw new ApiError(405, 'method_not_allowed', 'The token endpoint only accepts POST.', { headers: { Allow: 'POST, OPTIONS' } });
   });
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'oauth2', {
-    type: 'oauth2',
-    flows: { password: { tokenUrl: '/functions/v1/token', refreshUrl: '/functions/v1/token', scopes: {} } },
-  });
-  app.doc('/openapi.json', {
-    openapi: '3.1.0',
-    info: { title: 'edgebrain token', version: '1.0.0', description: 'OAuth 2.0 password grant over Supabase Auth.' },
-  });
   return app;
 }
 

@@ -1,8 +1,7 @@
 // Entry: read and check the environment once, build the app, serve it.
 import { z } from 'zod';
-import { createTokenVerifier } from '../_shared/auth.ts';
 import { parseEnv, readEnv, SupabaseEnvSchema, supabaseConfig } from '../_shared/env.ts';
-import { createUserClient } from '../_shared/supabase.ts';
+import { userRouteDeps } from '../_shared/supabase.ts';
 import { createApp } from './app.ts';
 
 const env = parseEnv(
@@ -12,11 +11,5 @@ const env = parseEnv(
   }),
   readEnv(),
 );
-const config = supabaseConfig(env);
-const app = createApp({
-  verifyToken: createTokenVerifier({ config }),
-  userClient: (token) => createUserClient(config, token),
-  bucketMaxBytes: env.DOCUMENTS_MAX_UPLOAD_BYTES,
-});
 
-Deno.serve(app.fetch);
+Deno.serve(createApp({ ...userRouteDeps(supabaseConfig(env)), bucketMaxBytes: env.DOCUMENTS_MAX_UPLOAD_BYTES }).fetch);

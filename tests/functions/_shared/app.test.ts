@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../supabase/functions/_shared/errors.ts';
-import { createApp } from '../../../supabase/functions/_shared/http.ts';
+import { createFunctionApp } from '../../../supabase/functions/_shared/app.ts';
 import type { Logger, LogLevel } from '../../../supabase/functions/_shared/log.ts';
 
 function recorder() {
@@ -14,7 +14,7 @@ function recorder() {
 }
 
 function app(logger = recorder().logger) {
-  const app = createApp({ basePath: '/demo', logger });
+  const app = createFunctionApp({ name: 'demo', description: 'A demo function.', logger });
   app.openapi(
     createRoute({
       method: 'post',
@@ -36,7 +36,7 @@ function app(logger = recorder().logger) {
   return app;
 }
 
-describe('createApp', () => {
+describe('createFunctionApp', () => {
   it('renders a thrown ApiError as the one error shape with its status and headers', async () => {
     const conflict = await app().request('/demo/conflict');
     expect(conflict.status).toBe(409);
@@ -104,5 +104,39 @@ describe('createApp', () => {
   it('replaces a malformed X-Request-Id with a fresh one', async () => {
     const response = await app().request('/demo/conflict', { headers: { 'x-request-id': 'bad id with spaces' } });
     expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers GET /<name>/healthz without credentials', async () => {
+    const response = await app().request('/demo/healthz');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('serves /<name>/openapi.json ahead of a parameter route, listing routes registered after it', async () => {
+    const demo = app();
+    demo.openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}',
+        request: { params: z.object({ id: z.string() }) },
+        responses: { 200: { description: 'one', content: { 'application/json': { schema: z.object({ id: z.string() }) } } } },
+      }),
+      (c) => c.json({ id: c.req.valid('param').id }, 200),
+    );
+    const response = await demo.request('/demo/openapi.json');
+    expect(response.status).toBe(200);
+    const document = await response.json();
+    expect(document.info).toEqual({ title: 'edgebrain demo', version: '1.0.0', description: 'A demo function.' });
+    expect(Object.keys(document.paths).sort()).toEqual(['/demo/healthz', '/demo/items', '/demo/{id}']);
+    expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    expect((await (await demo.request('/demo/abc')).json())).toEqual({ id: 'abc' });
+  });
+
+  it('names the functions base URL relative to the document, right on every host', async () => {
+    const document = await (await app().request('/demo/openapi.json')).json();
+    expect(document.servers).toEqual([{ url: '/functions/v1', description: "This project's Edge Functions" }]);
+    // Swagger UI resolves it against where it fetched the document, then appends the path.
+    const url = new URL(`${document.servers[0].url}/demo/items`, 'https://abc.supabase.co/functions/v1/demo/openapi.json');
+    expect(url.href).toBe('https://abc.supabase.co/functions/v1/demo/items');
   });
 });

@@ -1,4 +1,3 @@
-import { createRoute, z } from '@hono/zod-openapi';
 import {
   exportJWK,
   exportSPKI,
@@ -10,8 +9,7 @@ import {
   base64url,
 } from 'jose';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type AuthVariables, AuthError, createTokenVerifier, requireUser, type TokenVerifier } from '../../../supabase/functions/_shared/auth.ts';
-import { type AppEnv, createApp } from '../../../supabase/functions/_shared/http.ts';
+import { AuthError, createTokenVerifier, type TokenVerifier } from '../../../supabase/functions/_shared/auth.ts';
 import { DEFAULT_ANON_KEY, DEFAULT_SERVICE_ROLE_KEY } from '../../../stack/defaults.ts';
 
 const URL_ = 'http://127.0.0.1:54321';
@@ -223,57 +221,5 @@ describe('createTokenVerifier: rejected tokens', () => {
       message: 'The signing keys could not be fetched; try again.',
       status: 503,
     });
-  });
-});
-
-describe('requireUser middleware', () => {
-  function app() {
-    const app = createApp<AppEnv & { Variables: AuthVariables }>({ basePath: '/probe', logger: { log() {}, child() { return this; } } });
-    app.use('*', requireUser(verifier()));
-    app.openapi(
-      createRoute({ method: 'get', path: '/me', responses: { 200: { description: 'caller', content: { 'application/json': { schema: z.object({ id: z.string(), email: z.string().optional() }) } } } } }),
-      (c) => c.json({ id: c.var.user.id, email: c.var.user.email }, 200),
-    );
-    return app;
-  }
-
-  it('puts the verified user on the context', async () => {
-    const response = await app().request('/probe/me', { headers: { authorization: `Bearer ${await es256(claims())}` } });
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ id: USER_ID, email: 'ada@example.com' });
-  });
-
-  it('accepts the scheme name case-insensitively (RFC 6750 §2.1)', async () => {
-    const response = await app().request('/probe/me', { headers: { authorization: `bearer ${await hs256(claims())}` } });
-    expect(response.status).toBe(200);
-  });
-
-  it('returns 401 missing_authorization with a bare Bearer challenge when there is no Authorization header', async () => {
-    const response = await app().request('/probe/me');
-    expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer');
-    expect(await response.json()).toEqual({ error: { code: 'missing_authorization', message: 'Authorization header is required.' } });
-  });
-
-  it('returns 401 invalid_auth_scheme when the scheme is not Bearer', async () => {
-    const response = await app().request('/probe/me', { headers: { authorization: 'Basic YWRhOnB3' } });
-    expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer');
-    expect(await response.json()).toEqual({ error: { code: 'invalid_auth_scheme', message: 'Token must be Bearer.' } });
-  });
-
-  it('returns 401 invalid_token with an invalid_token challenge for a bad token', async () => {
-    const response = await app().request('/probe/me', { headers: { authorization: `Bearer ${DEFAULT_ANON_KEY}` } });
-    expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token", error_description="/);
-    expect((await response.json()).error.code).toBe('invalid_token');
-  });
-
-  it('returns 401 token_expired with an invalid_token challenge for an expired token', async () => {
-    const token = await hs256(claims({ iat: now() - 7200, exp: now() - 3600 }));
-    const response = await app().request('/probe/me', { headers: { authorization: `Bearer ${token}` } });
-    expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token", error_description="Token has expired."');
-    expect(await response.json()).toEqual({ error: { code: 'token_expired', message: 'Token has expired.' } });
   });
 });

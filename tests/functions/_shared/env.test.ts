@@ -51,6 +51,7 @@ describe('supabaseConfig', () => {
       url: 'http://127.0.0.1:54321',
       publicKey: 'anon-jwt',
       secretKey: 'service-jwt',
+      systemKeys: ['service-jwt'],
       issuer: 'http://127.0.0.1:54321/auth/v1',
       jwtSecret: undefined,
       jwks: undefined,
@@ -70,6 +71,7 @@ describe('supabaseConfig', () => {
     expect(supabaseConfig(env)).toMatchObject({
       publicKey: 'sb_publishable_x',
       secretKey: 'sb_secret_y',
+      systemKeys: ['sb_secret_y', 'service-jwt'],
       jwtSecret: 'a-secret-of-at-least-16',
       issuer: 'http://127.0.0.1:54321/auth/v1',
       jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] },

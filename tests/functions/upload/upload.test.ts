@@ -66,7 +66,13 @@ describe('GET /functions/v1/upload/openapi.json', () => {
     const doc = await response.json();
     expect(Object.keys(doc.paths).sort()).toEqual(['/upload', '/upload/healthz', '/upload/sign']);
     expect(Object.keys(doc.paths['/upload'].post.requestBody.content)).toEqual(['multipart/form-data']);
-    expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    expect(doc.components.securitySchemes.bearer).toEqual({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: "A Supabase Auth access token (the user's session `access_token`).",
+    });
+    expect(doc.servers).toEqual([{ url: '/functions/v1', description: "This project's Edge Functions" }]);
   });
 });
 
