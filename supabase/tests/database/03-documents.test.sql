@@ -1,8 +1,8 @@
 -- Documents and their chunks are read by their owner only (including vector search) and written only by the
--- system: ingestion triggers and the worker (service role). The one user action is reprocess_document, which
--- re-queues the caller's own ready or failed document.
+-- system: ingestion triggers and the worker (service role). The one user action is reprocessing: setting the
+-- status of one's own ready or failed document to queued (directly, or through reprocess_document).
 begin;
-select plan(46);
+select plan(49);
 
 insert into auth.users (id, email) values
   ('11111111-1111-4111-8111-111111111111', 'owner@example.com'),
@@ -24,8 +24,8 @@ insert into public.document_chunks (document_id, owner_id, chunk_index, content,
   ('d2000000-0000-4000-8000-000000000002', '22222222-2222-4222-8222-222222222222', 0, 'stranger chunk 0', 3,
    array_fill(1::real, array[384])::extensions.vector);
 
-select policies_are('public', 'documents', array['documents_select_authenticated_own'],
-  'documents has only the owner read policy');
+select policies_are('public', 'documents', array['documents_select_authenticated_own', 'documents_update_authenticated_own'],
+  'documents has the owner read and the owner update (reprocess) policies');
 select policies_are('public', 'document_chunks', array['document_chunks_select_authenticated_own'],
   'document_chunks has only the owner read policy');
 
@@ -50,7 +50,9 @@ select throws_ok(
   $$insert into public.documents (owner_id, storage_path, name) values ('11111111-1111-4111-8111-111111111111', '11111111-1111-4111-8111-111111111111/x.txt', 'x.txt')$$,
   '42501', 'permission denied for table documents', 'the owner cannot insert a document row (only Storage creates them)');
 select throws_ok($$update public.documents set status = 'ready' where id = 'd3000000-0000-4000-8000-000000000003'$$,
-  '42501', 'permission denied for table documents', 'the owner cannot set a document''s status');
+  '42501', 'documents: only reprocessing (status queued) may be requested', 'the owner cannot mark a document ready');
+select throws_ok($$update public.documents set status = 'failed' where id = 'd1000000-0000-4000-8000-000000000001'$$,
+  '42501', 'documents: only reprocessing (status queued) may be requested', 'the owner cannot mark a document failed');
 select throws_ok($$update public.documents set chunk_count = 1000 where id = 'd1000000-0000-4000-8000-000000000001'$$,
   '42501', 'permission denied for table documents', 'the owner cannot set a document''s chunk count');
 select throws_ok($$update public.documents set owner_id = '22222222-2222-4222-8222-222222222222' where id = 'd1000000-0000-4000-8000-000000000001'$$,
@@ -78,8 +80,10 @@ select is_empty($$select * from public.document_chunks where document_id = 'd100
   'a stranger cannot read the owner''s chunks');
 select throws_ok($$select * from public.reprocess_document('d1000000-0000-4000-8000-000000000001')$$,
   'P0002', 'documents: document not found', 'a stranger cannot reprocess the owner''s document');
-select throws_ok($$select * from private.reprocess_document('d1000000-0000-4000-8000-000000000001')$$,
-  'P0002', 'documents: document not found', 'calling the private definer directly gives a stranger nothing more');
+select is_empty($$update public.documents set status = 'queued' where id = 'd1000000-0000-4000-8000-000000000001' returning id$$,
+  'a stranger''s status update does not reach the owner''s document');
+select throws_ok($$select private.requeue_document('d1000000-0000-4000-8000-000000000001')$$,
+  '42501', 'permission denied for schema private', 'a signed-in user cannot reach the private schema');
 
 -- anon ------------------------------------------------------------------------------------------------
 set local role anon;
@@ -93,8 +97,8 @@ select throws_ok($$update public.documents set status = 'queued'$$,
   '42501', 'permission denied for table documents', 'anon cannot change documents');
 select throws_ok($$select * from public.reprocess_document('d1000000-0000-4000-8000-000000000001')$$,
   '42501', 'permission denied for function reprocess_document', 'anon cannot call reprocess_document');
-select throws_ok($$select * from private.reprocess_document('d1000000-0000-4000-8000-000000000001')$$,
-  '42501', 'permission denied for schema private', 'anon cannot reach the private definer');
+select throws_ok($$select private.requeue_document('d1000000-0000-4000-8000-000000000001')$$,
+  '42501', 'permission denied for schema private', 'anon cannot reach the private schema');
 
 set local role postgres;
 select results_eq(
@@ -116,9 +120,13 @@ select results_eq(
 select is_empty($$select * from public.document_chunks where document_id = 'd1000000-0000-4000-8000-000000000001'$$,
   'reprocessing removes the old chunks');
 select results_eq(
-  $$select status::text, error from public.reprocess_document('d4000000-0000-4000-8000-000000000004')$$,
+  $$update public.documents set status = 'queued' where id = 'd4000000-0000-4000-8000-000000000004' returning status::text$$,
+  $$values ('queued'::text)$$,
+  'the owner reprocesses a failed document with a plain status update');
+select results_eq(
+  $$select status::text, error from public.documents where id = 'd4000000-0000-4000-8000-000000000004'$$,
   $$values ('queued'::text, null::text)$$,
-  'the owner reprocesses a failed document and its error is cleared');
+  'reprocessing clears the error');
 select throws_ok($$select * from public.reprocess_document('d3000000-0000-4000-8000-000000000003')$$,
   'P0001', 'documents: document is queued and cannot be reprocessed yet', 'a queued document cannot be reprocessed');
 select throws_ok($$select * from public.reprocess_document('d5000000-0000-4000-8000-000000000005')$$,

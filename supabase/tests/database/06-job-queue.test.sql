@@ -144,21 +144,21 @@ set local role authenticated;
 set local request.jwt.claims to '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}';
 
 select throws_ok($$select * from private.jobs$$,
-  '42501', 'permission denied for table jobs', 'a signed-in user cannot read the queue');
+  '42501', 'permission denied for schema private', 'a signed-in user cannot read the queue');
 select throws_ok($$insert into private.jobs (kind) values ('process_document')$$,
-  '42501', 'permission denied for table jobs', 'a signed-in user cannot enqueue jobs');
+  '42501', 'permission denied for schema private', 'a signed-in user cannot enqueue jobs');
 select throws_ok($$update private.jobs set status = 'succeeded'$$,
-  '42501', 'permission denied for table jobs', 'a signed-in user cannot change jobs');
+  '42501', 'permission denied for schema private', 'a signed-in user cannot change jobs');
 select throws_ok($$select * from private.claim_jobs('pgtap_claim', 'me')$$,
-  '42501', 'permission denied for function claim_jobs', 'a signed-in user cannot claim jobs');
+  '42501', 'permission denied for schema private', 'a signed-in user cannot claim jobs');
 select throws_ok($$select private.complete_job(900002, 'worker-c')$$,
-  '42501', 'permission denied for function complete_job', 'a signed-in user cannot complete jobs');
+  '42501', 'permission denied for schema private', 'a signed-in user cannot complete jobs');
 select throws_ok($$select private.fail_job(900002, 'worker-c', 'x')$$,
-  '42501', 'permission denied for function fail_job', 'a signed-in user cannot fail jobs');
+  '42501', 'permission denied for schema private', 'a signed-in user cannot fail jobs');
 select throws_ok($$select * from private.stripe_events$$,
-  '42501', 'permission denied for table stripe_events', 'a signed-in user cannot read Stripe events');
+  '42501', 'permission denied for schema private', 'a signed-in user cannot read Stripe events');
 select throws_ok($$insert into private.stripe_events (id, type, payload) values ('evt_2', 'x', '{}')$$,
-  '42501', 'permission denied for table stripe_events', 'a signed-in user cannot forge Stripe events');
+  '42501', 'permission denied for schema private', 'a signed-in user cannot forge Stripe events');
 
 set local role anon;
 set local request.jwt.claims to '{"role": "anon"}';

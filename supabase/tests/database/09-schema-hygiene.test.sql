@@ -2,7 +2,7 @@
 -- forgets one fails here: RLS everywhere, pinned search_path, no definer function reachable by anon, an
 -- unreachable `private` schema, the exact privilege surface of anon and authenticated, and policy hygiene.
 begin;
-select plan(27);
+select plan(29);
 
 select tables_are('public',
   array['plans', 'subscriptions', 'chats', 'chat_messages', 'documents', 'document_chunks', 'user_daily_usage', 'movies'],
@@ -56,18 +56,21 @@ select is_empty(
   $$select p.oid::regprocedure::text from pg_catalog.pg_proc p
      where p.pronamespace = 'public'::regnamespace and pg_catalog.has_function_privilege('anon', p.oid, 'execute')$$,
   'no function in public is executable by anon (the default grant is revoked each time)');
-select results_eq(
+select is_empty(
   $$select p.oid::regprocedure::text from pg_catalog.pg_proc p
-     where p.pronamespace = 'private'::regnamespace and pg_catalog.has_function_privilege('authenticated', p.oid, 'execute')$$,
-  array['private.reprocess_document(uuid)'],
-  'the only private function a signed-in user may execute is reprocess_document');
+     where p.pronamespace = 'private'::regnamespace
+       and (pg_catalog.has_function_privilege('authenticated', p.oid, 'execute') or pg_catalog.has_function_privilege('anon', p.oid, 'execute'))$$,
+  'no private function is executable by a signed-in user or anon');
 select ok(
-  (select p.prosecdef from pg_catalog.pg_proc p where p.oid = 'private.reprocess_document(uuid)'::regprocedure)
-  and not (select p.prosecdef from pg_catalog.pg_proc p where p.oid = 'public.reprocess_document(uuid)'::regprocedure),
-  'reprocess_document: the definer is private, the exposed wrapper is invoker');
+  not (select p.prosecdef from pg_catalog.pg_proc p where p.oid = 'public.reprocess_document(uuid)'::regprocedure),
+  'reprocess_document is security invoker: it changes only what the caller may change');
+select ok(
+  not pg_catalog.has_function_privilege('public', 'private.requeue_document(uuid)', 'execute'),
+  'functions created in private are not executable by PUBLIC by default');
 
 -- the private schema -----------------------------------------------------------------------------------------
 select ok(not pg_catalog.has_schema_privilege('anon', 'private', 'usage'), 'anon cannot use schema private');
+select ok(not pg_catalog.has_schema_privilege('authenticated', 'private', 'usage'), 'a signed-in user cannot use schema private');
 select ok(
   not pg_catalog.has_schema_privilege('anon', 'private', 'create')
   and not pg_catalog.has_schema_privilege('authenticated', 'private', 'create')
@@ -98,15 +101,15 @@ select results_eq(
        and (pg_catalog.has_table_privilege('authenticated', c.oid, p.priv)
          or (p.priv in ('insert', 'update', 'references') and pg_catalog.has_any_column_privilege('authenticated', c.oid, p.priv)))
      order by 1, 2$$,
-  $$values ('chat_messages'::text, 'insert'::text), ('chats', 'delete'), ('chats', 'insert'), ('chats', 'update')$$,
-  'a signed-in user writes only chats and chat messages');
+  $$values ('chat_messages'::text, 'insert'::text), ('chats', 'delete'), ('chats', 'insert'), ('chats', 'update'), ('documents', 'update')$$,
+  'a signed-in user writes only chats, chat messages and a document''s status');
 select results_eq(
   $$select table_name::text collate "default", column_name::text collate "default", privilege_type::text collate "default" from information_schema.column_privileges
      where grantee = 'authenticated' and table_schema = 'public' and privilege_type in ('INSERT', 'UPDATE')
      order by 1, 3, 2$$,
   $$values ('chat_messages'::text, 'chat_id'::text, 'INSERT'::text), ('chat_messages', 'content', 'INSERT'), ('chat_messages', 'role', 'INSERT'),
-           ('chats', 'title', 'INSERT'), ('chats', 'title', 'UPDATE')$$,
-  'the columns a signed-in user may write are exactly chat titles and a message''s chat, role and content');
+           ('chats', 'title', 'INSERT'), ('chats', 'title', 'UPDATE'), ('documents', 'status', 'UPDATE')$$,
+  'the columns a signed-in user may write are exactly chat titles, a message''s chat, role and content, and a document''s status');
 
 -- policies ---------------------------------------------------------------------------------------------------
 select is_empty(
