@@ -24,8 +24,15 @@ export function createLogger(bindings: Record<string, unknown> = {}, sink: LogSi
   };
 }
 
-/** Error fields for a log line: name, message and stack, never request data. */
+/**
+ * Error fields for a log line: name, message and stack, never request data. Plain error objects (supabase-js
+ * returns `{code, message, details, hint}` from the Data API) keep those fields.
+ */
 export function errorFields(error: unknown): Record<string, unknown> {
   if (error instanceof Error) return { err: { name: error.name, message: error.message, stack: error.stack } };
+  if (typeof error === 'object' && error !== null && 'message' in error) {
+    const { code, message, details, hint } = error as Record<string, unknown>;
+    return { err: { code, message: String(message), details, hint } };
+  }
   return { err: { message: String(error) } };
 }
