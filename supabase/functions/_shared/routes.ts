@@ -68,12 +68,7 @@ export function userAuth(deps: UserRouteDeps): MiddlewareHandler<{ Variables: Us
  * `c.var.supabase`.
  */
 export function userRoute<const C extends RouteDefinition>(deps: UserRouteDeps, config: C) {
-  return createRoute({
-    ...config,
-    security: [{ bearer: [] }],
-    middleware: [...(config.middleware ?? []), userAuth(deps)],
-    responses: { ...config.responses, 401: unauthenticated },
-  } as unknown as GuardedRoute<C, UserVariables, { 401: typeof unauthenticated }>);
+  return guardedRoute(config, userAuth(deps), { 401: unauthenticated });
 }
 
 const systemErrors = {
@@ -114,12 +109,21 @@ export function systemAuth(deps: SystemRouteDeps): MiddlewareHandler<{ Variables
 
 /** A system-only route: `createRoute(config)` plus {@link systemAuth} and the 401/403 it may answer. */
 export function systemRoute<const C extends RouteDefinition>(deps: SystemRouteDeps, config: C) {
+  return guardedRoute(config, systemAuth(deps), systemErrors);
+}
+
+/** `createRoute(config)` with the bearer requirement, `guard` after the route's own middleware, and its errors. */
+function guardedRoute<C extends RouteDefinition, V extends object, Errors extends object>(
+  config: C,
+  guard: MiddlewareHandler<{ Variables: V }>,
+  errors: Errors,
+) {
   return createRoute({
     ...config,
     security: [{ bearer: [] }],
-    middleware: [...(config.middleware ?? []), systemAuth(deps)],
-    responses: { ...config.responses, ...systemErrors },
-  } as unknown as GuardedRoute<C, SystemVariables, typeof systemErrors>);
+    middleware: [...(config.middleware ?? []), guard],
+    responses: { ...config.responses, ...errors },
+  } as unknown as GuardedRoute<C, V, Errors>);
 }
 
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
