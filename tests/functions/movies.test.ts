@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../stack/index.ts';
-import { startTestStack, uniqueEmail } from '../helpers/stack.ts';
-import { client } from './helpers.ts';
+import { signUpUser, startTestStack } from '../helpers/stack.ts';
 
 // The "add a service" example end to end: product migrations and config on the lite stack, the movies function in
 // real Deno, reached through the gateway with a user's access token.
@@ -18,13 +17,7 @@ beforeAll(async () => {
      returning movie_id, title`,
   );
   for (const r of rows) ids[r.title] = Number(r.movie_id);
-  const email = uniqueEmail('movies');
-  const admin = client(stack, stack.keys.secret);
-  const { error } = await admin.auth.admin.createUser({ email, password: 'movie-night-123', email_confirm: true });
-  if (error) throw error;
-  const { data, error: signInError } = await client(stack).auth.signInWithPassword({ email, password: 'movie-night-123' });
-  if (signInError) throw signInError;
-  token = data.session!.access_token;
+  token = (await signUpUser(stack, 'movies')).token;
 });
 
 afterAll(async () => {

@@ -1,8 +1,7 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../stack/index.ts';
-import { startTestStack, uniqueEmail } from '../helpers/stack.ts';
-import { client } from './helpers.ts';
+import { anonClient, serviceClient, startTestStack, uniqueEmail } from '../helpers/stack.ts';
 
 // End to end: the product's supabase/ (config.toml, migrations) on the lite stack, the token function in real Deno,
 // Supabase Auth behind it, reached through the gateway exactly as an OAuth client would.
@@ -14,9 +13,9 @@ const password = 'correct-horse-battery-staple';
 
 beforeAll(async () => {
   stack = await startTestStack({ seed: false });
-  anon = client(stack);
+  anon = anonClient(stack);
   email = uniqueEmail('token');
-  const { data, error } = await client(stack, stack.keys.secret).auth.admin.createUser({ email, password, email_confirm: true });
+  const { data, error } = await serviceClient(stack).auth.admin.createUser({ email, password, email_confirm: true });
   if (error) throw error;
   userId = data.user.id;
 });

@@ -40,14 +40,14 @@ export function testClient(stack: Stack, options: TestClientOptions = {}): Supab
   });
 }
 
-/** A supabase-js client with the publishable key (anon until it signs in). */
-export function anonClient(stack: Stack): SupabaseClient {
-  return testClient(stack);
+/** A supabase-js client with the publishable key (anon until it signs in); `fetch` to observe its requests. */
+export function anonClient(stack: Stack, fetch?: typeof globalThis.fetch): SupabaseClient {
+  return testClient(stack, { fetch });
 }
 
-/** A supabase-js client with the secret key (service role). */
-export function serviceClient(stack: Stack): SupabaseClient {
-  return testClient(stack, { key: stack.keys.secret });
+/** A supabase-js client with the secret key (service role, bypasses RLS; the Auth admin API). */
+export function serviceClient(stack: Stack, fetch?: typeof globalThis.fetch): SupabaseClient {
+  return testClient(stack, { key: stack.keys.secret, fetch });
 }
 
 let counter = 0;
@@ -57,21 +57,34 @@ export function uniqueEmail(prefix = 'user'): string {
   return `${prefix}-${Date.now().toString(36)}-${counter}@example.com`;
 }
 
-/** A user made without the Auth API: an `auth.users` row and an access token shaped like GoTrue's. */
-export interface MintedUser {
+/**
+ * A signed-in user: their id and e-mail, their access token, and a supabase-js client (publishable key) that
+ * carries that token, as a browser app after sign-in.
+ */
+export interface TestUser {
   id: string;
   email: string;
   token: string;
+  client: SupabaseClient;
+}
+
+/** Options for {@link mintUser}. */
+export interface MintUserOptions {
+  /** The user's e-mail; default a {@link uniqueEmail} with `prefix`. */
+  email?: string;
+  /** Prefix of the generated e-mail address. */
+  prefix?: string;
+  /** Seconds until the access token expires (negative: already expired); default 3600. */
+  expiresIn?: number;
+  /** fetch for the user's client, to observe or record its requests. */
+  fetch?: typeof fetch;
 }
 
 /**
- * Inserts a user as postgres and signs an access token with GoTrue's claims (contract §2.4), for suites that test
- * another API and should not depend on the Auth API.
+ * A user made without the Auth API, for suites that test another API and should not depend on Auth: inserts an
+ * `auth.users` row as postgres and signs an access token with GoTrue's claims (contract §2.4).
  */
-export async function mintUser(
-  stack: Stack,
-  options: { email?: string; prefix?: string; expiresIn?: number } = {},
-): Promise<MintedUser> {
+export async function mintUser(stack: Stack, options: MintUserOptions = {}): Promise<TestUser> {
   const id = randomUUID();
   const email = options.email ?? uniqueEmail(options.prefix);
   await stack.db.query(
@@ -96,5 +109,20 @@ export async function mintUser(
     session_id: randomUUID(),
     is_anonymous: false,
   });
-  return { id, email, token };
+  return { id, email, token, client: testClient(stack, { accessToken: token, fetch: options.fetch }) };
+}
+
+/**
+ * A user made through the Auth API: a confirmed user created with the admin API, signed in with
+ * `signInWithPassword` as a browser app would (the client holds the session in memory).
+ */
+export async function signUpUser(stack: Stack, prefix = 'user'): Promise<TestUser> {
+  const email = uniqueEmail(prefix);
+  const password = 'correct-horse-battery-staple';
+  const created = await serviceClient(stack).auth.admin.createUser({ email, password, email_confirm: true });
+  if (created.error) throw created.error;
+  const client = anonClient(stack);
+  const { data, error } = await client.auth.signInWithPassword({ email, password });
+  if (error) throw error;
+  return { id: created.data.user.id, email, token: data.session.access_token, client };
 }

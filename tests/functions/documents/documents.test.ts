@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
-import { startTestStack } from '../../helpers/stack.ts';
-import { jobsFor, signUpUser, type TestUser, tinyPdf, uploadFile, userState } from '../upload/helpers.ts';
+import { signUpUser, startTestStack, type TestUser } from '../../helpers/stack.ts';
+import { jobsFor, tinyPdf, uploadFile, userState } from '../upload/helpers.ts';
 
 // End to end: the documents function in real Deno behind the gateway, documents put there by the upload function.
 let stack: Stack;
@@ -239,8 +239,9 @@ describe('another user\'s document through the Data and Storage APIs', () => {
     expect((await stranger.client.from('document_chunks').select('id')).data).toEqual([]);
     const rpc = await stranger.client.rpc('reprocess_document', { document_id: id });
     expect(rpc.error).toMatchObject({ code: 'P0002' });
-    const update = await stranger.client.from('documents').update({ status: 'ready' }).eq('id', id).select();
-    expect(update.error).toMatchObject({ code: '42501' });
+    // Owners may set their own row's status (to reprocess); a stranger's update reaches no row.
+    const update = await stranger.client.from('documents').update({ status: 'queued' }).eq('id', id).select();
+    expect(update).toMatchObject({ error: null, data: [] });
     const remove = await stranger.client.from('documents').delete().eq('id', id).select();
     expect(remove.error).toMatchObject({ code: '42501' });
 

@@ -1,27 +1,5 @@
-import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Stack } from '../../../stack/index.ts';
-import { uniqueEmail } from '../../helpers/stack.ts';
-import { client } from '../helpers.ts';
-
-/** A signed-in user: their id, access token and a supabase-js client carrying their session. */
-export interface TestUser {
-  id: string;
-  email: string;
-  token: string;
-  client: SupabaseClient;
-}
-
-/** Creates a confirmed user with the admin API and signs them in with supabase-js, as a browser app would. */
-export async function signUpUser(stack: Stack, prefix = 'docs'): Promise<TestUser> {
-  const email = uniqueEmail(prefix);
-  const password = 'correct-horse-battery-staple';
-  const created = await client(stack, stack.keys.secret).auth.admin.createUser({ email, password, email_confirm: true });
-  if (created.error) throw created.error;
-  const userClient = client(stack);
-  const { data, error } = await userClient.auth.signInWithPassword({ email, password });
-  if (error) throw error;
-  return { id: created.data.user.id, email, token: data.session.access_token, client: userClient };
-}
+import type { TestUser } from '../../helpers/stack.ts';
 
 /** One part of a hand-built multipart body. */
 export interface Part {
@@ -127,20 +105,42 @@ export function uploadFile(
   return postUpload(stack, user.token, form, { query: options.query });
 }
 
+/** What exists in each place a document lives: objects in bucket `documents`, `documents` rows, chunks, jobs. */
+export interface DocumentsState {
+  objects: string[];
+  documents: string[];
+  chunks: number;
+  jobs: number;
+}
+
 /** What exists for a user in each place a document lives: objects, rows, chunks, jobs. */
-export async function userState(stack: Stack, userId: string): Promise<{ objects: string[]; documents: string[]; chunks: number; jobs: number }> {
+export function userState(stack: Stack, userId: string): Promise<DocumentsState> {
+  return documentsState(stack, userId);
+}
+
+/** What exists for everyone in each place a document lives: every object, row, chunk and job. */
+export function allState(stack: Stack): Promise<DocumentsState> {
+  return documentsState(stack);
+}
+
+async function documentsState(stack: Stack, userId?: string): Promise<DocumentsState> {
+  // Without a user, `$1` is null and every filter below admits every row.
+  const owner = [userId ?? null];
   const objects = await stack.db.query<{ name: string }>(
-    "select name from storage.objects where bucket_id = 'documents' and name like $1 order by name",
-    [`${userId}/%`],
+    "select name from storage.objects where bucket_id = 'documents' and ($1::text is null or name like $1::text || '/%') order by name",
+    owner,
   );
   const documents = await stack.db.query<{ storage_path: string }>(
-    'select storage_path from public.documents where owner_id = $1 order by storage_path',
-    [userId],
+    'select storage_path from public.documents where $1::uuid is null or owner_id = $1::uuid order by storage_path',
+    owner,
   );
-  const chunks = await stack.db.query<{ n: number }>('select count(*)::int as n from public.document_chunks where owner_id = $1', [userId]);
+  const chunks = await stack.db.query<{ n: number }>(
+    'select count(*)::int as n from public.document_chunks where $1::uuid is null or owner_id = $1::uuid',
+    owner,
+  );
   const jobs = await stack.db.query<{ n: number }>(
-    'select count(*)::int as n from private.jobs j join public.documents d on d.id = j.document_id where d.owner_id = $1',
-    [userId],
+    'select count(*)::int as n from private.jobs j left join public.documents d on d.id = j.document_id where $1::uuid is null or d.owner_id = $1::uuid',
+    owner,
   );
   return {
     objects: objects.rows.map((r) => r.name),

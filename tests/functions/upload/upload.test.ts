@@ -1,19 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
-import { startTestStack } from '../../helpers/stack.ts';
-import { client } from '../helpers.ts';
-import {
-  BOUNDARY,
-  docxLike,
-  jobsFor,
-  multipartBody,
-  postUpload,
-  signUpUser,
-  type TestUser,
-  tinyPdf,
-  uploadFile,
-  userState,
-} from './helpers.ts';
+import { anonClient, signUpUser, startTestStack, type TestUser } from '../../helpers/stack.ts';
+import { allState, BOUNDARY, docxLike, jobsFor, multipartBody, postUpload, tinyPdf, uploadFile, userState } from './helpers.ts';
 
 // End to end: supabase/ (config.toml, migrations, triggers) on the lite stack, the upload function in real Deno,
 // reached through the gateway with a user's access token from supabase-js.
@@ -343,6 +331,8 @@ describe('POST /functions/v1/upload', () => {
 
   it('answers 401 without a token or with a bad one, and stores nothing', async () => {
     const user = await signUpUser(stack);
+    // None of these requests carries a user's token, so a leak would land anywhere: compare the whole bucket and tables.
+    const before = await allState(stack);
     const form = () => {
       const data = new FormData();
       data.append('file', new Blob(['x'], { type: 'text/plain' }), 'x.txt');
@@ -359,7 +349,7 @@ describe('POST /functions/v1/upload', () => {
     const large = multipartBody([{ name: 'file', filename: 'big.txt', content: 'q'.repeat(5 * MiB) }]);
     const early = await postUpload(stack, undefined, chunked(large), { contentType: MULTIPART });
     await expectError(early, 401, 'missing_authorization', 'Authorization header is required.');
-    await expectNothingStored(user);
+    expect(await allState(stack)).toEqual(before);
     expect((await uploadFile(stack, user, 'after-401.txt', 'fine')).status).toBe(202);
   });
 });
@@ -432,7 +422,7 @@ describe('uploads straight to Storage with supabase-js', () => {
       .upload(`${owner.id}/planted.txt`, new Blob(['gotcha'], { type: 'text/plain' }));
     expect(error).toMatchObject({ statusCode: '403' });
     await expectNothingStored(owner);
-    const anon = client(stack);
+    const anon = anonClient(stack);
     const anonymous = await anon.storage.from('documents').upload(`${owner.id}/anon.txt`, new Blob(['x'], { type: 'text/plain' }));
     expect(anonymous.error).toMatchObject({ statusCode: '403' });
     await expectNothingStored(owner);

@@ -2,8 +2,8 @@ import bcrypt from 'bcryptjs';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
-import { startTestStack, uniqueEmail } from '../../helpers/stack.ts';
-import { AUTH_PROJECT, authClient, callAuth, errorShape, PASSWORD } from './helpers.ts';
+import { anonClient, serviceClient, startTestStack, uniqueEmail } from '../../helpers/stack.ts';
+import { AUTH_PROJECT, callAuth, errorShape, PASSWORD } from './helpers.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -19,7 +19,7 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
 
   it('signs a new user up and returns a session with GoTrue user JSON', async () => {
     const email = uniqueEmail('signup');
-    const { data, error } = await authClient(stack).auth.signUp({
+    const { data, error } = await anonClient(stack).auth.signUp({
       email,
       password: PASSWORD,
       options: { data: { full_name: 'Ada Lovelace' } },
@@ -62,7 +62,7 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
 
   it('stores a $2a$10$ bcrypt hash, lower-cases the e-mail and creates the email identity row', async () => {
     const email = uniqueEmail('MiXeD');
-    const { data } = await authClient(stack).auth.signUp({ email, password: PASSWORD });
+    const { data } = await anonClient(stack).auth.signUp({ email, password: PASSWORD });
     expect(data.user!.email).toBe(email.toLowerCase());
     const { rows } = await stack.db.query(
       `select u.email, u.encrypted_password, u.instance_id, u.confirmation_token, i.provider, i.provider_id, i.identity_data
@@ -82,7 +82,7 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
 
   it('mints access tokens with exactly the claims of contract §2.4, signed HS256 without kid', async () => {
     const email = uniqueEmail('claims');
-    const client = authClient(stack);
+    const client = anonClient(stack);
     await client.auth.signUp({ email, password: PASSWORD });
     const { data, error } = await client.auth.signInWithPassword({ email, password: PASSWORD });
     expect(error).toBeNull();
@@ -113,8 +113,8 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
 
   it('signs in with any letter case of the e-mail and records last_sign_in_at', async () => {
     const email = uniqueEmail('case');
-    await authClient(stack).auth.signUp({ email, password: PASSWORD });
-    const { data, error } = await authClient(stack).auth.signInWithPassword({ email: email.toUpperCase(), password: PASSWORD });
+    await anonClient(stack).auth.signUp({ email, password: PASSWORD });
+    const { data, error } = await anonClient(stack).auth.signInWithPassword({ email: email.toUpperCase(), password: PASSWORD });
     expect(error).toBeNull();
     expect(data.user!.email).toBe(email);
     expect(data.user!.last_sign_in_at).toMatch(ISO);
@@ -123,9 +123,9 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
   it('reports weak_password alongside the session when a stored password no longer meets the rules', async () => {
     const email = uniqueEmail('legacy');
     // The admin API does not check strength, like GoTrue's; the sign-in then flags the weak password.
-    const service = authClient(stack, { key: stack.keys.secret });
+    const service = serviceClient(stack);
     expect((await service.auth.admin.createUser({ email, password: 'abc', email_confirm: true })).error).toBeNull();
-    const { data, error } = await authClient(stack).auth.signInWithPassword({ email, password: 'abc' });
+    const { data, error } = await anonClient(stack).auth.signInWithPassword({ email, password: 'abc' });
     expect(error).toBeNull();
     expect(data.session).not.toBeNull();
     expect(data.weakPassword).toEqual({
@@ -138,7 +138,7 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
 
   it('returns the current user from GET /user', async () => {
     const email = uniqueEmail('getuser');
-    const client = authClient(stack);
+    const client = anonClient(stack);
     const signUp = await client.auth.signUp({ email, password: PASSWORD });
     const { data, error } = await client.auth.getUser();
     expect(error).toBeNull();
@@ -146,7 +146,7 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
   });
 
   it('merges user_metadata on update and deletes keys set to null', async () => {
-    const client = authClient(stack);
+    const client = anonClient(stack);
     await client.auth.signUp({ email: uniqueEmail('meta'), password: PASSWORD, options: { data: { theme: 'dark', lang: 'en' } } });
     const first = await client.auth.updateUser({ data: { plan: 'pro', theme: null } });
     expect(first.error).toBeNull();
@@ -158,17 +158,17 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
 
   it('changes the password: the old one stops working, other sessions end, this one stays', async () => {
     const email = uniqueEmail('pw');
-    const client = authClient(stack);
-    const other = authClient(stack);
+    const client = anonClient(stack);
+    const other = anonClient(stack);
     await client.auth.signUp({ email, password: PASSWORD });
     const otherSession = (await other.auth.signInWithPassword({ email, password: PASSWORD })).data.session!;
 
     const { error } = await client.auth.updateUser({ password: 'new-password-7' });
     expect(error).toBeNull();
 
-    const oldLogin = await authClient(stack).auth.signInWithPassword({ email, password: PASSWORD });
+    const oldLogin = await anonClient(stack).auth.signInWithPassword({ email, password: PASSWORD });
     expect(errorShape(oldLogin.error)).toEqual({ name: 'AuthApiError', message: 'Invalid login credentials', status: 400, code: 'invalid_credentials' });
-    const newLogin = await authClient(stack).auth.signInWithPassword({ email, password: 'new-password-7' });
+    const newLogin = await anonClient(stack).auth.signInWithPassword({ email, password: 'new-password-7' });
     expect(newLogin.error).toBeNull();
     expect((await client.auth.getUser()).error).toBeNull();
     const otherRefresh = await other.auth.refreshSession({ refresh_token: otherSession.refresh_token });
@@ -181,7 +181,7 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
   });
 
   it('refuses to set the same password again with 422 same_password', async () => {
-    const client = authClient(stack);
+    const client = anonClient(stack);
     await client.auth.signUp({ email: uniqueEmail('same'), password: PASSWORD });
     const { error } = await client.auth.updateUser({ password: PASSWORD });
     expect(errorShape(error)).toEqual({
@@ -195,7 +195,7 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
   it('records an e-mail change as pending (new_email) without changing the address', async () => {
     const email = uniqueEmail('old');
     const next = uniqueEmail('NEW');
-    const client = authClient(stack);
+    const client = anonClient(stack);
     await client.auth.signUp({ email, password: PASSWORD });
     const { data, error } = await client.auth.updateUser({ email: next });
     expect(error).toBeNull();
@@ -203,7 +203,7 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
   });
 
   it('refuses app_metadata changes from the user with 403 not_admin', async () => {
-    const client = authClient(stack);
+    const client = anonClient(stack);
     const { data } = await client.auth.signUp({ email: uniqueEmail('appmeta'), password: PASSWORD });
     const res = await callAuth(stack, '/user', {
       method: 'PUT',

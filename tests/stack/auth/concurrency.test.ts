@@ -1,8 +1,8 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
-import { startTestStack, uniqueEmail } from '../../helpers/stack.ts';
-import { AUTH_PROJECT, authClient, PASSWORD } from './helpers.ts';
+import { anonClient, startTestStack, uniqueEmail } from '../../helpers/stack.ts';
+import { AUTH_PROJECT, PASSWORD } from './helpers.ts';
 
 describe('auth under concurrency', () => {
   let stack: Stack;
@@ -15,7 +15,7 @@ describe('auth under concurrency', () => {
 
   it('completes 50 parallel sign-ups with distinct users and distinct sessions', { timeout: 180_000 }, async () => {
     const emails = Array.from({ length: 50 }, () => uniqueEmail('burst'));
-    const results = await Promise.all(emails.map((email) => authClient(stack).auth.signUp({ email, password: PASSWORD })));
+    const results = await Promise.all(emails.map((email) => anonClient(stack).auth.signUp({ email, password: PASSWORD })));
     expect(results.map((r) => r.error)).toEqual(emails.map(() => null));
     const userIds = new Set(results.map((r) => r.data.user!.id));
     const sessionIds = new Set(results.map((r) => decodeJwt(r.data.session!.access_token).session_id));
@@ -33,7 +33,7 @@ describe('auth under concurrency', () => {
 
   it('lets only one of several parallel sign-ups with the same e-mail succeed', async () => {
     const email = uniqueEmail('race');
-    const results = await Promise.all(Array.from({ length: 5 }, () => authClient(stack).auth.signUp({ email, password: PASSWORD })));
+    const results = await Promise.all(Array.from({ length: 5 }, () => anonClient(stack).auth.signUp({ email, password: PASSWORD })));
     expect(results.filter((r) => r.error === null)).toHaveLength(1);
     expect(results.filter((r) => r.error?.code === 'user_already_exists')).toHaveLength(4);
   });

@@ -1,8 +1,8 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
-import { startTestStack, uniqueEmail } from '../../helpers/stack.ts';
-import { adminClient, AUTH_PROJECT, authClient, callAuth, errorShape, PASSWORD } from './helpers.ts';
+import { anonClient, serviceClient, startTestStack, uniqueEmail } from '../../helpers/stack.ts';
+import { AUTH_PROJECT, callAuth, errorShape, PASSWORD } from './helpers.ts';
 
 const INVALID_CREDENTIALS = { name: 'AuthApiError', message: 'Invalid login credentials', status: 400, code: 'invalid_credentials' };
 const JWT_PREFIX = 'invalid JWT: unable to parse or verify signature, ';
@@ -14,7 +14,7 @@ describe('auth errors (contract §2.1, §2.2)', () => {
   beforeAll(async () => {
     stack = await startTestStack({ projectDir: AUTH_PROJECT });
     email = uniqueEmail('errors');
-    const { data, error } = await authClient(stack).auth.signUp({ email, password: PASSWORD });
+    const { data, error } = await anonClient(stack).auth.signUp({ email, password: PASSWORD });
     if (error) throw error;
     accessToken = data.session!.access_token;
   });
@@ -32,7 +32,7 @@ describe('auth errors (contract §2.1, §2.2)', () => {
 
   describe('sign-up and sign-in', () => {
     it('returns 422 user_already_exists for a second sign-up with the same e-mail', async () => {
-      const { data, error } = await authClient(stack).auth.signUp({ email: email.toUpperCase(), password: PASSWORD });
+      const { data, error } = await anonClient(stack).auth.signUp({ email: email.toUpperCase(), password: PASSWORD });
       expect(data.user).toBeNull();
       expect(errorShape(error)).toEqual({ name: 'AuthApiError', message: 'User already registered', status: 422, code: 'user_already_exists' });
       const raw = await callAuth(stack, '/signup', { method: 'POST', body: { email, password: PASSWORD } });
@@ -43,8 +43,8 @@ describe('auth errors (contract §2.1, §2.2)', () => {
     });
 
     it('answers a wrong password and an unknown user with the same 400 invalid_credentials', async () => {
-      const wrong = await authClient(stack).auth.signInWithPassword({ email, password: 'wrong-password-1' });
-      const unknown = await authClient(stack).auth.signInWithPassword({ email: uniqueEmail('nobody'), password: PASSWORD });
+      const wrong = await anonClient(stack).auth.signInWithPassword({ email, password: 'wrong-password-1' });
+      const unknown = await anonClient(stack).auth.signInWithPassword({ email: uniqueEmail('nobody'), password: PASSWORD });
       expect(errorShape(wrong.error)).toEqual(INVALID_CREDENTIALS);
       expect(errorShape(unknown.error)).toEqual(INVALID_CREDENTIALS);
       const rawWrong = await callAuth(stack, '/token?grant_type=password', { method: 'POST', body: { email, password: 'nope-nope-1' } });
@@ -58,7 +58,7 @@ describe('auth errors (contract §2.1, §2.2)', () => {
     });
 
     it('returns 422 weak_password with the reasons and the configured minimum length', async () => {
-      const { error } = await authClient(stack).auth.signUp({ email: uniqueEmail('weak'), password: 'short' });
+      const { error } = await anonClient(stack).auth.signUp({ email: uniqueEmail('weak'), password: 'short' });
       const message =
         'Password should be at least 8 characters. Password should contain at least one character of each: ' +
         'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ, 0123456789.';
@@ -75,7 +75,7 @@ describe('auth errors (contract §2.1, §2.2)', () => {
     it('returns 400 validation_failed for a sign-up without password or with a malformed e-mail', async () => {
       const noPassword = await callAuth(stack, '/signup', { method: 'POST', body: { email: uniqueEmail('nopw') } });
       expect(noPassword).toMatchObject({ status: 400, body: { code: 'validation_failed', message: 'Signup requires a valid password' } });
-      const badEmail = await authClient(stack).auth.signUp({ email: 'not-an-email', password: PASSWORD });
+      const badEmail = await anonClient(stack).auth.signUp({ email: 'not-an-email', password: PASSWORD });
       expect(errorShape(badEmail.error)).toEqual({
         name: 'AuthApiError',
         message: 'Unable to validate email address: invalid format',
@@ -85,7 +85,7 @@ describe('auth errors (contract §2.1, §2.2)', () => {
     });
 
     it('returns 422 anonymous_provider_disabled for anonymous sign-in (off by default)', async () => {
-      const { error } = await authClient(stack).auth.signInAnonymously();
+      const { error } = await anonClient(stack).auth.signInAnonymously();
       expect(errorShape(error)).toEqual({
         name: 'AuthApiError',
         message: 'Anonymous sign-ins are disabled',
@@ -167,7 +167,7 @@ describe('auth errors (contract §2.1, §2.2)', () => {
     it('returns 403 bad_jwt for an expired token', async () => {
       const now = Math.floor(Date.now() / 1000);
       const expired = await mint({ sub: crypto.randomUUID(), iat: now - 7200, exp: now - 3600 });
-      const { error } = await authClient(stack).auth.getUser(expired);
+      const { error } = await anonClient(stack).auth.getUser(expired);
       expect(errorShape(error)).toEqual({
         name: 'AuthApiError',
         message: `${JWT_PREFIX}token has invalid claims: token is expired`,
@@ -186,20 +186,20 @@ describe('auth errors (contract §2.1, §2.2)', () => {
         status: 403,
         code: 'bad_jwt',
       };
-      expect(errorShape((await authClient(stack).auth.getUser(`${header}.${forged}.${signature}`)).error)).toEqual(expected);
+      expect(errorShape((await anonClient(stack).auth.getUser(`${header}.${forged}.${signature}`)).error)).toEqual(expected);
       const otherSecret = await mint(claims, new TextEncoder().encode('another-secret-that-is-at-least-32-chars'));
-      expect(errorShape((await authClient(stack).auth.getUser(otherSecret)).error)).toEqual(expected);
+      expect(errorShape((await anonClient(stack).auth.getUser(otherSecret)).error)).toEqual(expected);
     });
 
     it('returns 403 bad_jwt "invalid claim: missing sub claim" when the anon key is used as a user token', async () => {
-      const { error } = await authClient(stack).auth.getUser(stack.keys.anon);
+      const { error } = await anonClient(stack).auth.getUser(stack.keys.anon);
       expect(errorShape(error)).toEqual({ name: 'AuthApiError', message: 'invalid claim: missing sub claim', status: 403, code: 'bad_jwt' });
     });
 
     it('returns 400 bad_jwt when sub is not a UUID and 403 user_not_found for an unknown user', async () => {
       const notUuid = await callAuth(stack, '/user', { token: await mint({ sub: 'user-42' }) });
       expect(notUuid).toMatchObject({ status: 400, body: { code: 'bad_jwt', message: 'invalid claim: sub claim must be a UUID' } });
-      const { error } = await authClient(stack).auth.getUser(await mint({ sub: crypto.randomUUID() }));
+      const { error } = await anonClient(stack).auth.getUser(await mint({ sub: crypto.randomUUID() }));
       expect(errorShape(error)).toEqual({
         name: 'AuthApiError',
         message: 'User from sub claim in JWT does not exist',
@@ -220,7 +220,7 @@ describe('auth errors (contract §2.1, §2.2)', () => {
 
   describe('admin routes', () => {
     it('returns 403 not_admin "User not allowed" for the publishable key', async () => {
-      const { data, error } = await authClient(stack).auth.admin.listUsers();
+      const { data, error } = await anonClient(stack).auth.admin.listUsers();
       expect(data.users).toEqual([]);
       expect(errorShape(error)).toEqual({ name: 'AuthApiError', message: 'User not allowed', status: 403, code: 'not_admin' });
     });
@@ -239,7 +239,7 @@ describe('auth errors (contract §2.1, §2.2)', () => {
         const res = await callAuth(stack, '/admin/users?per_page=1', { token: await mint({ role, aud: undefined }) });
         expect(res.status).toBe(200);
       }
-      expect((await adminClient(stack).auth.admin.listUsers({ perPage: 1 })).error).toBeNull();
+      expect((await serviceClient(stack).auth.admin.listUsers({ perPage: 1 })).error).toBeNull();
     });
   });
 
@@ -261,11 +261,11 @@ describe('auth with enable_signup = false', () => {
 
   it('refuses sign-up with 422 signup_disabled, while admin-created users can sign in', async () => {
     const email = uniqueEmail('closed');
-    const { error } = await authClient(stack).auth.signUp({ email, password: PASSWORD });
+    const { error } = await anonClient(stack).auth.signUp({ email, password: PASSWORD });
     expect(errorShape(error)).toEqual({ name: 'AuthApiError', message: 'Signups not allowed for this instance', status: 422, code: 'signup_disabled' });
-    const created = await adminClient(stack).auth.admin.createUser({ email, password: PASSWORD, email_confirm: true });
+    const created = await serviceClient(stack).auth.admin.createUser({ email, password: PASSWORD, email_confirm: true });
     expect(created.error).toBeNull();
-    expect((await authClient(stack).auth.signInWithPassword({ email, password: PASSWORD })).error).toBeNull();
+    expect((await anonClient(stack).auth.signInWithPassword({ email, password: PASSWORD })).error).toBeNull();
     expect((await callAuth(stack, '/settings')).body).toMatchObject({ disable_signup: true });
   });
 });
@@ -288,19 +288,19 @@ describe('auth with enable_confirmations = true and anonymous sign-ins on', () =
     expect(user).not.toHaveProperty('email_confirmed_at');
     expect(user).toMatchObject({ email, confirmation_sent_at: expect.any(String), role: 'authenticated' });
 
-    const viaClient = await authClient(stack).auth.signUp({ email: uniqueEmail('confirm'), password: PASSWORD });
+    const viaClient = await anonClient(stack).auth.signUp({ email: uniqueEmail('confirm'), password: PASSWORD });
     expect(viaClient.error).toBeNull();
     expect(viaClient.data.session).toBeNull();
     expect(viaClient.data.user!.email_confirmed_at).toBeUndefined();
 
-    const { error } = await authClient(stack).auth.signInWithPassword({ email, password: PASSWORD });
+    const { error } = await anonClient(stack).auth.signInWithPassword({ email, password: PASSWORD });
     expect(errorShape(error)).toEqual({ name: 'AuthApiError', message: 'Email not confirmed', status: 400, code: 'email_not_confirmed' });
   });
 
   it('answers a sign-up for a confirmed address with an obfuscated user instead of an error', async () => {
     const email = uniqueEmail('taken');
-    const created = await adminClient(stack).auth.admin.createUser({ email, password: PASSWORD, email_confirm: true });
-    const { data, error } = await authClient(stack).auth.signUp({ email, password: PASSWORD });
+    const created = await serviceClient(stack).auth.admin.createUser({ email, password: PASSWORD, email_confirm: true });
+    const { data, error } = await anonClient(stack).auth.signUp({ email, password: PASSWORD });
     expect(error).toBeNull();
     expect(data.session).toBeNull();
     expect(data.user!.id).not.toBe(created.data.user!.id);
@@ -310,7 +310,7 @@ describe('auth with enable_confirmations = true and anonymous sign-ins on', () =
   });
 
   it('signs in anonymously: a session for a user with is_anonymous and no identities', async () => {
-    const { data, error } = await authClient(stack).auth.signInAnonymously({ options: { data: { guest: true } } });
+    const { data, error } = await anonClient(stack).auth.signInAnonymously({ options: { data: { guest: true } } });
     expect(error).toBeNull();
     expect(data.user).toMatchObject({ email: '', is_anonymous: true, user_metadata: { guest: true }, identities: [] });
     expect(data.user!.app_metadata).toEqual({});

@@ -1,24 +1,4 @@
-import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Stack } from '../../../stack/index.ts';
-import { testClient } from '../../helpers/stack.ts';
-
-/** Options for {@link authClient}. */
-export interface AuthClientOptions {
-  /** Which API key the client carries; default the publishable key. */
-  key?: string;
-  /** A fetch to observe the client's requests. */
-  fetch?: typeof fetch;
-}
-
-/** A supabase-js client for the stack without session persistence (Node has no localStorage). */
-export function authClient(stack: Stack, options: AuthClientOptions = {}): SupabaseClient {
-  return testClient(stack, options);
-}
-
-/** A supabase-js client with the secret key (service role), for the admin API. */
-export function adminClient(stack: Stack): SupabaseClient {
-  return authClient(stack, { key: stack.keys.secret });
-}
 
 /** The auth test project (non-default jwt_expiry, password rules, refresh_token_reuse_interval = 0). */
 export const AUTH_PROJECT = new URL('../../fixtures/auth-project', import.meta.url).pathname;

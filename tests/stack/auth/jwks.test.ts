@@ -1,8 +1,8 @@
 import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
-import { startTestStack, uniqueEmail } from '../../helpers/stack.ts';
-import { AUTH_PROJECT, authClient, callAuth, PASSWORD } from './helpers.ts';
+import { anonClient, startTestStack, uniqueEmail } from '../../helpers/stack.ts';
+import { AUTH_PROJECT, callAuth, PASSWORD } from './helpers.ts';
 
 /** A fetch that records every path supabase-js asks for. */
 function recordingFetch(): { fetch: typeof fetch; paths: string[] } {
@@ -37,7 +37,7 @@ describe('auth signing with ES256 (JWKS)', () => {
 
   it('signs access tokens with ES256 and kid, verifiable with the published key', async () => {
     const email = uniqueEmail('es');
-    const { data } = await authClient(stack).auth.signUp({ email, password: PASSWORD });
+    const { data } = await anonClient(stack).auth.signUp({ email, password: PASSWORD });
     const token = data.session!.access_token;
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', kid: stack.jwt.signingKey!.kid, typ: 'JWT' });
     const { body } = await callAuth(stack, '/.well-known/jwks.json');
@@ -48,7 +48,7 @@ describe('auth signing with ES256 (JWKS)', () => {
 
   it('lets getClaims() verify locally through JWKS without calling /user', async () => {
     const recorder = recordingFetch();
-    const client = authClient(stack, { fetch: recorder.fetch });
+    const client = anonClient(stack, recorder.fetch);
     const email = uniqueEmail('claims');
     const { data: signUp } = await client.auth.signUp({ email, password: PASSWORD });
     const { data, error } = await client.auth.getClaims();
@@ -60,7 +60,7 @@ describe('auth signing with ES256 (JWKS)', () => {
   });
 
   it('still answers GET /user for ES256 tokens', async () => {
-    const client = authClient(stack);
+    const client = anonClient(stack);
     await client.auth.signUp({ email: uniqueEmail('esuser'), password: PASSWORD });
     const { error } = await client.auth.getUser();
     expect(error).toBeNull();
@@ -80,7 +80,7 @@ describe('auth signing with HS256 (the CLI default)', () => {
     const jwks = await callAuth(stack, '/.well-known/jwks.json');
     expect(jwks.body).toEqual({ keys: [] });
     const recorder = recordingFetch();
-    const client = authClient(stack, { fetch: recorder.fetch });
+    const client = anonClient(stack, recorder.fetch);
     await client.auth.signUp({ email: uniqueEmail('hs'), password: PASSWORD });
     const { error } = await client.auth.getClaims();
     expect(error).toBeNull();

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createStack, type Stack } from '../../../stack/index.ts';
-import { uniqueEmail } from '../../helpers/stack.ts';
-import { AUTH_PROJECT, authClient, PASSWORD } from './helpers.ts';
+import { anonClient, uniqueEmail } from '../../helpers/stack.ts';
+import { AUTH_PROJECT, PASSWORD } from './helpers.ts';
 
 describe('auth persistence', () => {
   let dataDir: string | undefined;
@@ -20,17 +20,17 @@ describe('auth persistence', () => {
     const email = uniqueEmail('persist');
 
     stack = await createStack(options);
-    const signUp = await authClient(stack).auth.signUp({ email, password: PASSWORD, options: { data: { kept: true } } });
+    const signUp = await anonClient(stack).auth.signUp({ email, password: PASSWORD, options: { data: { kept: true } } });
     expect(signUp.error).toBeNull();
     await stack.stop();
     stack = undefined;
 
     stack = await createStack(options);
-    const { data, error } = await authClient(stack).auth.signInWithPassword({ email, password: PASSWORD });
+    const { data, error } = await anonClient(stack).auth.signInWithPassword({ email, password: PASSWORD });
     expect(error).toBeNull();
     expect(data.user).toMatchObject({ id: signUp.data.user!.id, email, user_metadata: { kept: true } });
     // The refresh token issued before the restart still works.
-    const refreshed = await authClient(stack).auth.refreshSession({ refresh_token: signUp.data.session!.refresh_token });
+    const refreshed = await anonClient(stack).auth.refreshSession({ refresh_token: signUp.data.session!.refresh_token });
     expect(refreshed.error).toBeNull();
   });
 });

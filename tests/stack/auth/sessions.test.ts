@@ -1,8 +1,8 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
-import { startTestStack, uniqueEmail } from '../../helpers/stack.ts';
-import { AUTH_PROJECT, authClient, callAuth, errorShape, PASSWORD } from './helpers.ts';
+import { anonClient, startTestStack, uniqueEmail } from '../../helpers/stack.ts';
+import { AUTH_PROJECT, callAuth, errorShape, PASSWORD } from './helpers.ts';
 
 const ALREADY_USED = {
   name: 'AuthApiError',
@@ -27,7 +27,7 @@ describe('auth: refresh-token rotation and sign-out (refresh_token_reuse_interva
   });
 
   async function signedIn(email = uniqueEmail('sess')) {
-    const client = authClient(stack);
+    const client = anonClient(stack);
     const { data, error } = await client.auth.signUp({ email, password: PASSWORD });
     if (error) throw error;
     return { client, email, session: data.session! };
@@ -73,12 +73,12 @@ describe('auth: refresh-token rotation and sign-out (refresh_token_reuse_interva
     const t2 = (await client.auth.refreshSession({ refresh_token: session.refresh_token })).data.session!;
     const t3 = (await client.auth.refreshSession({ refresh_token: t2.refresh_token })).data.session!;
 
-    const reuse = await authClient(stack).auth.refreshSession({ refresh_token: session.refresh_token });
+    const reuse = await anonClient(stack).auth.refreshSession({ refresh_token: session.refresh_token });
     expect(reuse.data.session).toBeNull();
     expect(errorShape(reuse.error)).toEqual(ALREADY_USED);
 
     // The whole token family is revoked: even the newest token no longer refreshes.
-    const latest = await authClient(stack).auth.refreshSession({ refresh_token: t3.refresh_token });
+    const latest = await anonClient(stack).auth.refreshSession({ refresh_token: t3.refresh_token });
     expect(errorShape(latest.error)).toEqual(ALREADY_USED);
     const { rows } = await stack.db.query(
       'select count(*)::int as n from auth.refresh_tokens where session_id = $1 and not revoked',
@@ -88,7 +88,7 @@ describe('auth: refresh-token rotation and sign-out (refresh_token_reuse_interva
   });
 
   it('rejects an unknown refresh token with 400 refresh_token_not_found', async () => {
-    const { error } = await authClient(stack).auth.refreshSession({ refresh_token: 'nosuchtoken1' });
+    const { error } = await anonClient(stack).auth.refreshSession({ refresh_token: 'nosuchtoken1' });
     expect(errorShape(error)).toEqual(NOT_FOUND);
   });
 
@@ -100,36 +100,36 @@ describe('auth: refresh-token rotation and sign-out (refresh_token_reuse_interva
 
   it('signs out locally: only this session ends, with 204 and an empty body', async () => {
     const { email, session } = await signedIn();
-    const other = (await authClient(stack).auth.signInWithPassword({ email, password: PASSWORD })).data.session!;
+    const other = (await anonClient(stack).auth.signInWithPassword({ email, password: PASSWORD })).data.session!;
     const res = await callAuth(stack, '/logout?scope=local', { method: 'POST', token: session.access_token });
     expect(res.status).toBe(204);
     expect(res.body).toBeNull();
     expect(await sessionCount(session.user.id)).toBe(1);
-    const ended = await authClient(stack).auth.getUser(session.access_token);
+    const ended = await anonClient(stack).auth.getUser(session.access_token);
     expect(errorShape(ended.error)).toEqual({ name: 'AuthSessionMissingError', message: 'Auth session missing!', status: 400, code: undefined });
-    expect((await authClient(stack).auth.getUser(other.access_token)).error).toBeNull();
+    expect((await anonClient(stack).auth.getUser(other.access_token)).error).toBeNull();
   });
 
   it('signs out others: every other session ends, this one stays', async () => {
     const { client, email, session } = await signedIn();
-    const a = (await authClient(stack).auth.signInWithPassword({ email, password: PASSWORD })).data.session!;
-    const b = (await authClient(stack).auth.signInWithPassword({ email, password: PASSWORD })).data.session!;
+    const a = (await anonClient(stack).auth.signInWithPassword({ email, password: PASSWORD })).data.session!;
+    const b = (await anonClient(stack).auth.signInWithPassword({ email, password: PASSWORD })).data.session!;
     expect(await sessionCount(session.user.id)).toBe(3);
     const { error } = await client.auth.signOut({ scope: 'others' });
     expect(error).toBeNull();
     expect(await sessionCount(session.user.id)).toBe(1);
-    expect(errorShape((await authClient(stack).auth.refreshSession({ refresh_token: a.refresh_token })).error)).toEqual(NOT_FOUND);
-    expect(errorShape((await authClient(stack).auth.refreshSession({ refresh_token: b.refresh_token })).error)).toEqual(NOT_FOUND);
+    expect(errorShape((await anonClient(stack).auth.refreshSession({ refresh_token: a.refresh_token })).error)).toEqual(NOT_FOUND);
+    expect(errorShape((await anonClient(stack).auth.refreshSession({ refresh_token: b.refresh_token })).error)).toEqual(NOT_FOUND);
     expect((await client.auth.getUser()).error).toBeNull();
   });
 
   it('signs out globally by default: every session of the user ends', async () => {
     const { client, email, session } = await signedIn();
-    const other = (await authClient(stack).auth.signInWithPassword({ email, password: PASSWORD })).data.session!;
+    const other = (await anonClient(stack).auth.signInWithPassword({ email, password: PASSWORD })).data.session!;
     const { error } = await client.auth.signOut();
     expect(error).toBeNull();
     expect(await sessionCount(session.user.id)).toBe(0);
-    expect(errorShape((await authClient(stack).auth.refreshSession({ refresh_token: other.refresh_token })).error)).toEqual(NOT_FOUND);
+    expect(errorShape((await anonClient(stack).auth.refreshSession({ refresh_token: other.refresh_token })).error)).toEqual(NOT_FOUND);
     // auth-js drops its own session on sign-out.
     expect((await client.auth.getSession()).data.session).toBeNull();
   });

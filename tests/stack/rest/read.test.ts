@@ -1,14 +1,15 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
-import { client, startRestStack } from './helpers.ts';
+import { serviceClient } from '../../helpers/stack.ts';
+import { startRestStack } from './helpers.ts';
 
 let stack: Stack;
 let db: SupabaseClient;
 
 beforeAll(async () => {
   stack = await startRestStack();
-  db = client(stack, { key: stack.keys.secret });
+  db = serviceClient(stack);
 });
 afterAll(async () => {
   await stack?.stop();

@@ -1,7 +1,8 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
-import { client, createUser, startRestStack, type TestUser } from './helpers.ts';
+import { anonClient, mintUser, serviceClient, type TestUser, testClient } from '../../helpers/stack.ts';
+import { startRestStack } from './helpers.ts';
 
 let stack: Stack;
 let alice: TestUser;
@@ -15,12 +16,12 @@ let bobNote: number;
 
 beforeAll(async () => {
   stack = await startRestStack();
-  alice = await createUser(stack, 'alice@example.com');
-  bob = await createUser(stack, 'bob@example.com');
-  asAlice = client(stack, { token: alice.token });
-  asBob = client(stack, { token: bob.token });
-  asAnon = client(stack);
-  asService = client(stack, { key: stack.keys.secret });
+  alice = await mintUser(stack, { email: 'alice@example.com' });
+  bob = await mintUser(stack, { email: 'bob@example.com' });
+  asAlice = alice.client;
+  asBob = bob.client;
+  asAnon = anonClient(stack);
+  asService = serviceClient(stack);
   const { rows } = await stack.db.query<{ id: string; owner_id: string }>(
     `insert into public.notes (owner_id, body, is_public) values
        ($1, 'alice private', false), ($1, 'alice public', true), ($2, 'bob private', false)
@@ -115,7 +116,7 @@ describe('row-level security through the Data API', () => {
 
 describe('tokens', () => {
   it('answers 401 PGRST303 for an expired token', async () => {
-    const expired = await createUser(stack, 'late@example.com', -3600);
+    const expired = await mintUser(stack, { email: 'late@example.com', expiresIn: -3600 });
     const res = await fetch(`${stack.apiUrl}/rest/v1/notes`, {
       headers: { apikey: stack.keys.publishable, authorization: `Bearer ${expired.token}` },
     });
@@ -152,7 +153,7 @@ describe('tokens', () => {
       grant select (id, name) on public.authors to reporter;`);
     const now = Math.floor(Date.now() / 1000);
     const token = await stack.jwt.sign({ role: 'reporter', sub: 'report-bot', iat: now, exp: now + 600 });
-    const reporter = client(stack, { token });
+    const reporter = testClient(stack, { accessToken: token });
     const { data, error } = await reporter.from('authors').select('id, name').order('id').limit(1);
     expect({ data, error }).toEqual({ data: [{ id: 1, name: 'Ada' }], error: null });
     const denied = await reporter.from('authors').select('bio').limit(1);
@@ -165,7 +166,7 @@ describe('tokens', () => {
   it('answers 401 when the JWT names a role that does not exist', async () => {
     const now = Math.floor(Date.now() / 1000);
     const token = await stack.jwt.sign({ role: 'ghost', iat: now, exp: now + 600 });
-    const { error, status } = await client(stack, { token }).from('authors').select('id');
+    const { error, status } = await testClient(stack, { accessToken: token }).from('authors').select('id');
     expect({ error, status }).toEqual({
       error: { code: '22023', details: null, hint: null, message: 'role "ghost" does not exist' },
       status: 401,

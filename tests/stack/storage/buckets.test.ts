@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
-import { createUser, ErrorRecorder, NO_SUCH_BUCKET, service, startStorageStack, storageError, type TestUser } from './helpers.ts';
+import { serviceClient } from '../../helpers/stack.ts';
+import { ErrorRecorder, mintRecordedUser, NO_SUCH_BUCKET, type RecordedUser, startStorageStack, storageError } from './helpers.ts';
 
 let stack: Stack;
-let user: TestUser;
+let user: RecordedUser;
 const errors = new ErrorRecorder();
-const admin = () => service(stack, errors).storage;
+const admin = () => serviceClient(stack, errors.fetch).storage;
 
 beforeAll(async () => {
   stack = await startStorageStack();
-  user = await createUser(stack);
+  user = await mintRecordedUser(stack);
 });
 afterAll(async () => stack?.stop());
 

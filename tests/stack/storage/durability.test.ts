@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
-import { createUser, objectNames, startStorageStack, type TestUser, userClient } from './helpers.ts';
+import { mintUser, type TestUser, testClient } from '../../helpers/stack.ts';
+import { objectNames, startStorageStack } from './helpers.ts';
 
 // A persistent data directory, so the test can look at the bytes on disk and restart the stack on them.
 let dataDir: string;
@@ -21,7 +22,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'edgebrain-storage-'));
   stack = await startStorageStack({ ephemeral: false, dataDir });
-  owner = await createUser(stack);
+  owner = await mintUser(stack, { prefix: 'storage' });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -78,6 +79,6 @@ it('sweeps unfinished uploads and unreferenced files at start, keeping committed
   expect(objects).toHaveLength(1);
   expect(objects[0]).not.toContain(orphanVersion);
   // The restarted gateway listens on a new port: a new client, same user and token.
-  const { data } = await userClient(stack, owner.token).storage.from('documents').download(`${owner.id}/kept.pdf`);
+  const { data } = await testClient(stack, { accessToken: owner.token }).storage.from('documents').download(`${owner.id}/kept.pdf`);
   expect(await data!.text()).toBe('%PDF kept');
 });

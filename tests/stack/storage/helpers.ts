@@ -1,23 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Stack, StackOptions } from '../../../stack/index.ts';
-import { mintUser, startTestStack, testClient } from '../../helpers/stack.ts';
+import { mintUser, startTestStack, type TestUser } from '../../helpers/stack.ts';
 
 /** The fixture project: buckets in config.toml, per-user folder policies in a migration. */
 export const STORAGE_PROJECT = fileURLToPath(new URL('../../fixtures/storage-project', import.meta.url));
 
 export function startStorageStack(options: StackOptions = {}): Promise<Stack> {
   return startTestStack({ projectDir: STORAGE_PROJECT, ...options });
-}
-
-/** A signed-in user as the Auth API would issue them: an `auth.users` row and a GoTrue-shaped access token. */
-export interface TestUser {
-  id: string;
-  token: string;
-  client: SupabaseClient;
-  /** The last error response the client received, body parsed: lets tests assert whole error bodies. */
-  errors: ErrorRecorder;
 }
 
 /** A fetch wrapper that keeps the last non-2xx response (status and JSON body) a client received. */
@@ -40,26 +29,13 @@ export class ErrorRecorder {
   };
 }
 
-/** Inserts a user as postgres and mints their access token (the Auth API is not needed for storage tests). */
-export async function createUser(stack: Stack): Promise<TestUser> {
-  const { id, token } = await mintUser(stack, { prefix: 'storage' });
+/** A {@link TestUser} whose client records its last error response in `errors`, so tests assert whole error bodies. */
+export type RecordedUser = TestUser & { errors: ErrorRecorder };
+
+/** A minted user (the Auth API is not needed for storage tests) whose client records its errors. */
+export async function mintRecordedUser(stack: Stack): Promise<RecordedUser> {
   const errors = new ErrorRecorder();
-  return { id, token, client: userClient(stack, token, errors), errors };
-}
-
-/** supabase-js with the publishable key and a user's access token, as a browser app after sign-in. */
-export function userClient(stack: Stack, token: string, errors = new ErrorRecorder()): SupabaseClient {
-  return testClient(stack, { accessToken: token, fetch: errors.fetch });
-}
-
-/** supabase-js with the publishable key and no session (the anon role). */
-export function anon(stack: Stack, errors = new ErrorRecorder()): SupabaseClient {
-  return testClient(stack, { fetch: errors.fetch });
-}
-
-/** supabase-js with the secret key (the service role). */
-export function service(stack: Stack, errors = new ErrorRecorder()): SupabaseClient {
-  return testClient(stack, { key: stack.keys.secret, fetch: errors.fetch });
+  return { ...(await mintUser(stack, { prefix: 'storage', fetch: errors.fetch })), errors };
 }
 
 /** A storage error response as the server sends it: HTTP 400 (unless given) and `{statusCode, code, error, message}`. */

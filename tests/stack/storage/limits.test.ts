@@ -1,25 +1,25 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
+import { serviceClient } from '../../helpers/stack.ts';
 import {
-  createUser,
   invalidKey,
   invalidMime,
+  mintRecordedUser,
   objectNames,
+  type RecordedUser,
   responseOf,
-  service,
   startStorageStack,
   storageError,
   TOO_LARGE,
-  type TestUser,
 } from './helpers.ts';
 
 let stack: Stack;
-let owner: TestUser;
+let owner: RecordedUser;
 
 beforeAll(async () => {
   stack = await startStorageStack();
-  owner = await createUser(stack);
+  owner = await mintRecordedUser(stack);
 });
 afterAll(async () => stack?.stop());
 
@@ -60,14 +60,14 @@ function rawRequest(stackUrl: string, method: string, path: string, token: strin
 
 describe('bucket limits from config.toml', () => {
   it('creates the configured buckets at start with their limits', async () => {
-    const { data } = await service(stack).storage.getBucket('documents');
+    const { data } = await serviceClient(stack).storage.getBucket('documents');
     expect(data).toMatchObject({
       id: 'documents',
       public: false,
       file_size_limit: MiB,
       allowed_mime_types: ['text/plain', 'application/pdf', 'image/*'],
     });
-    expect((await service(stack).storage.getBucket('avatars')).data).toMatchObject({ public: true, file_size_limit: null });
+    expect((await serviceClient(stack).storage.getBucket('avatars')).data).toMatchObject({ public: true, file_size_limit: null });
   });
 
   it('accepts a MIME type matched by a wildcard and refuses others with "415"', async () => {
@@ -122,7 +122,7 @@ describe('bucket limits from config.toml', () => {
   });
 
   it('caps a bucket limit at the global limit and refuses a larger one on create', async () => {
-    const admin = service(stack);
+    const admin = serviceClient(stack);
     const { error } = await admin.storage.createBucket('too-big', { public: false, fileSizeLimit: '60MB' });
     expect(error).toMatchObject({ statusCode: '413' });
     const badFormat = await admin.storage.createBucket('bad-format', { public: false, fileSizeLimit: '20 parsecs' });

@@ -1,23 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
+import { serviceClient } from '../../helpers/stack.ts';
 import {
-  createUser,
   DUPLICATE_KEY,
+  mintRecordedUser,
   NO_SUCH_KEY,
   objectNames,
+  type RecordedUser,
   responseOf,
-  service,
   startStorageStack,
   storageFetch,
-  type TestUser,
 } from './helpers.ts';
 
 let stack: Stack;
-let owner: TestUser;
+let owner: RecordedUser;
 
 beforeAll(async () => {
   stack = await startStorageStack();
-  owner = await createUser(stack);
+  owner = await mintRecordedUser(stack);
 });
 afterAll(async () => stack?.stop());
 
@@ -218,7 +218,7 @@ describe('remove, move and copy', () => {
   });
 
   it('copies across buckets as the service role', async () => {
-    const admin = service(stack);
+    const admin = serviceClient(stack);
     await docs().upload(path('to-vault.txt'), new Blob(['secret'], { type: 'text/plain' }));
     const { error } = await admin.storage.from('documents').copy(path('to-vault.txt'), 'copied.txt', { destinationBucket: 'vault' });
     expect(error).toBeNull();

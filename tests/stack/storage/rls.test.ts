@@ -1,30 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
+import { anonClient, serviceClient } from '../../helpers/stack.ts';
 import {
-  anon,
-  createUser,
   ErrorRecorder,
+  mintRecordedUser,
   NO_SUCH_BUCKET,
   NO_SUCH_KEY,
   objectNames,
+  type RecordedUser,
   responseOf,
   RLS_DENIED,
-  service,
   startStorageStack,
   storageError,
   storageFetch,
-  type TestUser,
 } from './helpers.ts';
 
 let stack: Stack;
-let owner: TestUser;
-let stranger: TestUser;
+let owner: RecordedUser;
+let stranger: RecordedUser;
 const anonErrors = new ErrorRecorder();
 
 beforeAll(async () => {
   stack = await startStorageStack();
-  owner = await createUser(stack);
-  stranger = await createUser(stack);
+  owner = await mintRecordedUser(stack);
+  stranger = await mintRecordedUser(stack);
   const { error } = await owner.client.storage.from('documents').upload(`${owner.id}/private.txt`, new Blob(['mine'], { type: 'text/plain' }));
   expect(error).toBeNull();
 });
@@ -85,7 +84,7 @@ describe('private bucket with per-user folder policies', () => {
   });
 
   it('gives anon nothing: no read, no list, no upload', async () => {
-    const bucket = anon(stack, anonErrors).storage.from('documents');
+    const bucket = anonClient(stack, anonErrors.fetch).storage.from('documents');
     expect((await bucket.download(ownerFile())).error).toMatchObject({ statusCode: '404' });
     expect(anonErrors.last).toEqual(NO_SUCH_KEY);
     expect((await bucket.list(owner.id)).data).toEqual([]);
@@ -96,7 +95,7 @@ describe('private bucket with per-user folder policies', () => {
   });
 
   it('lets the service role read everything (it bypasses RLS)', async () => {
-    const { data } = await service(stack).storage.from('documents').download(ownerFile());
+    const { data } = await serviceClient(stack).storage.from('documents').download(ownerFile());
     expect(await data!.text()).toBe('mine');
   });
 
@@ -115,7 +114,7 @@ describe('public bucket', () => {
   it('serves objects at the public URL without any key or token', async () => {
     const { error } = await owner.client.storage.from('avatars').upload(`${owner.id}/me.png`, new Blob(['png!'], { type: 'image/png' }));
     expect(error).toBeNull();
-    const { data } = anon(stack).storage.from('avatars').getPublicUrl(`${owner.id}/me.png`);
+    const { data } = anonClient(stack).storage.from('avatars').getPublicUrl(`${owner.id}/me.png`);
     expect(data.publicUrl).toBe(`${stack.apiUrl}/storage/v1/object/public/avatars/${owner.id}/me.png`);
     const res = await fetch(data.publicUrl);
     expect(res.status).toBe(200);
@@ -126,7 +125,7 @@ describe('public bucket', () => {
   });
 
   it('lets anyone with a key download from a public bucket without a SELECT policy', async () => {
-    const { data } = await anon(stack).storage.from('avatars').download(`${owner.id}/me.png`);
+    const { data } = await anonClient(stack).storage.from('avatars').download(`${owner.id}/me.png`);
     expect(await data!.text()).toBe('png!');
   });
 

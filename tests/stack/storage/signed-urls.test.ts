@@ -2,24 +2,24 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
 import {
-  createUser,
   DUPLICATE_KEY,
+  mintRecordedUser,
   objectNames,
+  type RecordedUser,
   responseOf,
   RLS_DENIED,
   startStorageStack,
   storageError,
-  type TestUser,
 } from './helpers.ts';
 
 let stack: Stack;
-let owner: TestUser;
-let stranger: TestUser;
+let owner: RecordedUser;
+let stranger: RecordedUser;
 
 beforeAll(async () => {
   stack = await startStorageStack();
-  owner = await createUser(stack);
-  stranger = await createUser(stack);
+  owner = await mintRecordedUser(stack);
+  stranger = await mintRecordedUser(stack);
   await owner.client.storage.from('documents').upload(`${owner.id}/report.pdf`, Buffer.from('%PDF report'), {
     contentType: 'application/pdf',
   });
