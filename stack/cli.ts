@@ -76,20 +76,20 @@ async function main(): Promise<void> {
     const dataDir = resolve(options.dataDir ?? '.stack');
     await rm(join(dataDir, 'db'), { recursive: true, force: true });
     await rm(join(dataDir, 'storage'), { recursive: true, force: true });
-    const stack = await createStack({ ...options, apiPort: 0, dbPort: 0 });
+    const stack = await createStack({ ...options, apiPort: 0, dbPort: 0, scheduler: false });
     await stack.stop();
     console.error('Database reset: migrations applied from scratch.');
     return;
   }
   if (command === 'db' && sub === 'migrate') {
-    const stack = await createStack({ ...options, apiPort: 0, dbPort: 0 });
+    const stack = await createStack({ ...options, apiPort: 0, dbPort: 0, scheduler: false });
     await stack.stop();
     if (stack.migrations.applied.length === 0) console.error('No pending migrations.');
     return;
   }
   if (command === 'db' && sub === 'types') {
     // A throwaway database with every migration applied, so the types follow the files, not local data.
-    const stack = await createStack({ ...options, ephemeral: true, dbUrl: undefined, apiPort: 0, dbPort: 0, seed: false });
+    const stack = await createStack({ ...options, ephemeral: true, dbUrl: undefined, apiPort: 0, dbPort: 0, seed: false, scheduler: false });
     try {
       await writeFile(DATABASE_TYPES_PATH, await generateDatabaseTypes(process.cwd(), stack.dbUrl));
     } finally {

@@ -22,6 +22,7 @@ import { createFunctionsService, type FunctionsOptions } from './functions/index
 import { createGateway, type Service, type Services } from './gateway.ts';
 import { generateSigningKey, JwtKeys, signingKeyFromJwk, type SigningKey } from './jwt.ts';
 import { createRestService } from './rest/index.ts';
+import { type Scheduler, startScheduler, upsertStackSecrets } from './scheduler/index.ts';
 import { createStorageService } from './storage/index.ts';
 
 /** Options for {@link createStack}. Defaults match `supabase start`. */
@@ -50,6 +51,11 @@ export interface StackOptions {
   seed?: boolean;
   /** Edge Functions runner settings: limits, and `watch` to restart functions on file changes (dev). */
   functions?: FunctionsOptions;
+  /**
+   * Run pg_cron jobs and send pg_net requests on timers (the stack's own extensions only); default true. With
+   * false nothing runs until `stack.scheduler.tick()` is called, for tests that drive time themselves.
+   */
+  scheduler?: boolean;
   log?: (line: string) => void;
 }
 
@@ -63,6 +69,8 @@ export interface Stack {
   config: ProjectConfig;
   db: Db;
   migrations: MigrateResult;
+  /** Stands in for the pg_cron and pg_net background workers; `tick()` runs one pass on demand. */
+  scheduler: Scheduler;
   /** The variables `supabase status -o env` prints, with this stack's values. */
   env(): Record<string, string>;
   stop(): Promise<void>;
@@ -115,7 +123,8 @@ function listen(server: ReturnType<typeof createAdaptorServer>, port: number, ho
 
 /**
  * Starts the lite stack: Postgres (embedded PGlite unless `dbUrl`), the Supabase bootstrap, pending migrations
- * and the seed, then the gateway with Auth, Data, Storage and Functions behind it.
+ * and the seed, then the gateway with Auth, Data, Storage and Functions behind it, and finally the scheduler that
+ * runs pg_cron jobs and sends pg_net requests (after writing the stack's URL and key into Vault).
  */
 export async function createStack(options: StackOptions = {}): Promise<Stack> {
   const projectDir = resolve(options.projectDir ?? process.cwd());
@@ -203,6 +212,11 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
       if (service.close) cleanups.push(() => service.close!());
     }
 
+    // After the services, so that the first requests pg_net sends to this stack find them.
+    await upsertStackSecrets(db, { apiUrl, secretKey: keys.secret }, log);
+    const scheduler = startScheduler(ctx, { enabled: options.scheduler !== false });
+    cleanups.push(() => scheduler.stop());
+
     return {
       apiUrl,
       dbUrl,
@@ -211,6 +225,7 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
       config,
       db,
       migrations,
+      scheduler,
       env: () => ({
         API_URL: apiUrl,
         REST_URL: `${apiUrl}/rest/v1`,

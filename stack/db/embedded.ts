@@ -2,10 +2,12 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { uuid_ossp } from '@electric-sql/pglite/contrib/uuid_ossp';
+import { pgmq } from '@electric-sql/pglite-pgmq';
 import { pgtap } from '@electric-sql/pglite-pgtap';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { DB_NAME, DB_PASSWORD, DB_USER } from '../defaults.ts';
+import { liteExtensions } from './extensions/index.ts';
 
 /** Options for {@link startEmbeddedPostgres}. */
 export interface EmbeddedPostgresOptions {
@@ -26,7 +28,8 @@ export interface EmbeddedPostgres {
 }
 
 /**
- * Starts PGlite (PostgreSQL in WASM) with the extensions Supabase projects use and serves it on the Postgres
+ * Starts PGlite (PostgreSQL in WASM) with the extensions Supabase projects use (pgvector, pgTAP, pgcrypto,
+ * uuid-ossp, pgmq, and the stack's pg_cron, pg_net and supabase_vault) and serves it on the Postgres
  * wire protocol, so the stack, psql and the Supabase CLI all reach it the same way they would reach a server.
  *
  * PGlite is a single backend session: the socket server queues statements and keeps a connection that is inside a
@@ -38,7 +41,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     dataDir: options.dataDir,
     username: DB_USER,
     database: DB_NAME,
-    extensions: { vector, pgtap, pgcrypto, uuid_ossp },
+    // pg_cron, pg_net and supabase_vault are the stack's own imitations (./extensions); pgmq is the real one.
+    extensions: { vector, pgtap, pgcrypto, uuid_ossp, pgmq, liteExtensions },
   });
   // What `alter role postgres set search_path` (bootstrap) gives a new session on a real server; PGlite has only
   // the one session, opened before the bootstrap ran.
