@@ -62,14 +62,14 @@ isOneToOne: false
                   ]
                 },"documents": {
                   Row: {
-                    "bucket_id": string,"chat_id": string | null,"chunk_count": number,"created_at": string,"error": string | null,"id": string,"mime_type": string | null,"name": string,"owner_id": string,"processed_at": string | null,"sha256": string | null,"size_bytes": number | null,"status": Database["public"]['Enums']["document_status"],"storage_path": string,"updated_at": string
+                    "attempts": number,"bucket_id": string,"chat_id": string | null,"chunk_count": number,"created_at": string,"embedder": string | null,"embedding_dimensions": number | null,"error": string | null,"error_code": string | null,"generation": number,"id": string,"mime_type": string | null,"name": string,"owner_id": string,"page_count": number | null,"processed_at": string | null,"progress": Json | null,"sha256": string | null,"size_bytes": number | null,"status": Database["public"]['Enums']["document_status"],"storage_path": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "bucket_id"?: string,"chat_id"?: string | null,"chunk_count"?: number,"created_at"?: string,"error"?: string | null,"id"?: string,"mime_type"?: string | null,"name": string,"owner_id": string,"processed_at"?: string | null,"sha256"?: string | null,"size_bytes"?: number | null,"status"?: Database["public"]['Enums']["document_status"],"storage_path": string,"updated_at"?: string
+                    "attempts"?: number,"bucket_id"?: string,"chat_id"?: string | null,"chunk_count"?: number,"created_at"?: string,"embedder"?: string | null,"embedding_dimensions"?: number | null,"error"?: string | null,"error_code"?: string | null,"generation"?: number,"id"?: string,"mime_type"?: string | null,"name": string,"owner_id": string,"page_count"?: number | null,"processed_at"?: string | null,"progress"?: Json | null,"sha256"?: string | null,"size_bytes"?: number | null,"status"?: Database["public"]['Enums']["document_status"],"storage_path": string,"updated_at"?: string
                   }
                   Update: {
-                    "bucket_id"?: string,"chat_id"?: string | null,"chunk_count"?: number,"created_at"?: string,"error"?: string | null,"id"?: string,"mime_type"?: string | null,"name"?: string,"owner_id"?: string,"processed_at"?: string | null,"sha256"?: string | null,"size_bytes"?: number | null,"status"?: Database["public"]['Enums']["document_status"],"storage_path"?: string,"updated_at"?: string
+                    "attempts"?: number,"bucket_id"?: string,"chat_id"?: string | null,"chunk_count"?: number,"created_at"?: string,"embedder"?: string | null,"embedding_dimensions"?: number | null,"error"?: string | null,"error_code"?: string | null,"generation"?: number,"id"?: string,"mime_type"?: string | null,"name"?: string,"owner_id"?: string,"page_count"?: number | null,"processed_at"?: string | null,"progress"?: Json | null,"sha256"?: string | null,"size_bytes"?: number | null,"status"?: Database["public"]['Enums']["document_status"],"storage_path"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     {
@@ -148,7 +148,27 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "movies_released_since":
+            "ingestion_ack":
+{ Args: { "msg_id": number }; Returns: boolean
+                           },
+"ingestion_claim":
+{ Args: { "batch"?: number,"lease_seconds"?: number }; Returns: {
+              "document": Json,"message": Json,"msg_id": number,"read_ct": number
+            }[]
+                           },
+"ingestion_fail":
+{ Args: { "document_id": string,"error": string,"error_code": string,"generation": number,"msg_id": number,"retryable": boolean }; Returns: string
+                           },
+"ingestion_reembed_stale":
+{ Args: { "batch"?: number,"embedder": string }; Returns: string[]
+                           },
+"ingestion_save_chunks":
+{ Args: { "chunks": Json,"document_id": string,"extracted": boolean,"generation": number,"msg_id": number,"next_chunk": number,"next_page": number,"page_count"?: number,"progress": Json }; Returns: string
+                           },
+"ingestion_save_embeddings":
+{ Args: { "dimensions": number,"document_id": string,"embedder": string,"embeddings": Json,"generation": number,"msg_id": number }; Returns: string
+                           },
+"movies_released_since":
 { Args: { "min_rating"?: number,"year": number }; Returns: {
               "movie_id": number,
 "rating": number,
@@ -163,16 +183,23 @@ isOneToOne: false
       } },
 "reprocess_document":
 { Args: { "document_id": string }; Returns: {
-              "bucket_id": string,
+              "attempts": number,
+"bucket_id": string,
 "chat_id": string | null,
 "chunk_count": number,
 "created_at": string,
+"embedder": string | null,
+"embedding_dimensions": number | null,
 "error": string | null,
+"error_code": string | null,
+"generation": number,
 "id": string,
 "mime_type": string | null,
 "name": string,
 "owner_id": string,
+"page_count": number | null,
 "processed_at": string | null,
+"progress": Json | null,
 "sha256": string | null,
 "size_bytes": number | null,
 "status": Database["public"]['Enums']["document_status"],

@@ -29,7 +29,12 @@ export function createLogger(bindings: Record<string, unknown> = {}, sink: LogSi
  * returns `{code, message, details, hint}` from the Data API) keep those fields.
  */
 export function errorFields(error: unknown): Record<string, unknown> {
-  if (error instanceof Error) return { err: { name: error.name, message: error.message, stack: error.stack } };
+  if (error instanceof Error) {
+    const err: Record<string, unknown> = { name: error.name, message: error.message, stack: error.stack };
+    // What a mapped error wraps (a database error behind a generic 500) is what the log reader needs.
+    if (error.cause !== undefined) err.cause = errorFields(error.cause).err;
+    return { err };
+  }
   if (typeof error === 'object' && error !== null && 'message' in error) {
     const { code, message, details, hint } = error as Record<string, unknown>;
     return { err: { code, message: String(message), details, hint } };

@@ -2,6 +2,7 @@ import { DOCUMENTS_BUCKET } from '../_shared/buckets.ts';
 import { unwrap } from '../_shared/database-errors.ts';
 import { ApiError } from '../_shared/errors.ts';
 import { type DocumentType, resolveDocumentType } from '../_shared/file-type.ts';
+import { formatBytes } from '../_shared/format.ts';
 import type { PlanLimits } from '../_shared/plans.ts';
 import type { Client } from '../_shared/routes.ts';
 import { storageErrorStatus } from '../_shared/storage-errors.ts';
@@ -59,16 +60,4 @@ export function fromStorageError(error: unknown, name: string, tooLargeMessage: 
     default:
       return new ApiError(500, 'internal_error', 'Storage failed to store the file.', { cause: error });
   }
-}
-
-/** `10485760` → `10 MiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1 && value % 1024 === 0) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value} ${units[unit]}`;
 }

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
 import { signUpUser, startTestStack, type TestUser } from '../../helpers/stack.ts';
-import { jobsFor, tinyPdf, uploadFile, userState } from '../upload/helpers.ts';
+import { messagesFor, tinyPdf, uploadFile, userState } from '../upload/helpers.ts';
 
 // End to end: the documents function in real Deno behind the gateway, documents put there by the upload function.
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startTestStack({ seed: false });
+  // No scheduler: uploads stay queued, so these tests see exactly what the upload created.
+  stack = await startTestStack({ seed: false, scheduler: false });
 });
 
 afterAll(async () => {
@@ -157,7 +158,7 @@ describe('GET /functions/v1/documents/{id}', () => {
 });
 
 describe('DELETE /functions/v1/documents/{id}', () => {
-  it('removes the object; the row, its chunks and its jobs go with it, leaving nothing behind', async () => {
+  it('removes the object; the row, its chunks and its queued messages go with it, leaving nothing behind', async () => {
     const user = await signUpUser(stack);
     const id = await upload(user, 'doomed.txt');
     const keep = await upload(user, 'keeper.txt');
@@ -165,7 +166,7 @@ describe('DELETE /functions/v1/documents/{id}', () => {
       "insert into public.document_chunks (document_id, owner_id, chunk_index, content, token_count) values ($1, $2, 0, 'a chunk', 2)",
       [id, user.id],
     );
-    expect(await jobsFor(stack, id)).toHaveLength(1);
+    expect(await messagesFor(stack, id)).toHaveLength(1);
 
     const response = await call(user, 'DELETE', `/${id}`);
     expect(response.status).toBe(204);
@@ -175,10 +176,10 @@ describe('DELETE /functions/v1/documents/{id}', () => {
       objects: [`${user.id}/keeper.txt`],
       documents: [`${user.id}/keeper.txt`],
       chunks: 0,
-      jobs: 1,
+      messages: 1,
     });
-    expect(await jobsFor(stack, id)).toEqual([]);
-    expect(await jobsFor(stack, keep)).toHaveLength(1);
+    expect(await messagesFor(stack, id)).toEqual([]);
+    expect(await messagesFor(stack, keep)).toHaveLength(1);
     await expectError(await call(user, 'DELETE', `/${id}`), 404, notFound(id).code, notFound(id).message);
     // The name is free again.
     expect((await uploadFile(stack, user, 'doomed.txt', 'again')).status).toBe(202);
@@ -189,24 +190,25 @@ describe('DELETE /functions/v1/documents/{id}', () => {
     const stranger = await signUpUser(stack);
     const id = await upload(owner, 'mine.txt');
     await expectError(await call(stranger, 'DELETE', `/${id}`), 404, notFound(id).code, notFound(id).message);
-    expect(await userState(stack, owner.id)).toEqual({ objects: [`${owner.id}/mine.txt`], documents: [`${owner.id}/mine.txt`], chunks: 0, jobs: 1 });
+    expect(await userState(stack, owner.id)).toEqual({ objects: [`${owner.id}/mine.txt`], documents: [`${owner.id}/mine.txt`], chunks: 0, messages: 1 });
   });
 });
 
 describe('POST /functions/v1/documents/{id}/reprocess', () => {
-  it('queues a ready or failed document again (new job), and answers 409 while it is queued', async () => {
+  it('queues a ready or failed document again (a new generation), and answers 409 while it is queued', async () => {
     const user = await signUpUser(stack);
     const id = await upload(user, 'again.txt');
     await expectError(await call(user, 'POST', `/${id}/reprocess`), 409, 'document_not_reprocessable', 'Only ready or failed documents can be reprocessed.');
 
-    await stack.db.query("update private.jobs set status = 'succeeded' where document_id = $1", [id]);
+    // As if the worker had taken the message and failed the document.
+    await stack.db.query("select pgmq.delete('document_ingestion', msg_id) from pgmq.q_document_ingestion where message ->> 'document_id' = $1", [id]);
     await stack.db.query("update public.documents set status = 'failed', error = 'boom' where id = $1", [id]);
     const response = await call(user, 'POST', `/${id}/reprocess`);
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ id, status: 'queued', message: 'Document processing has started again.' });
     const { data } = await user.client.from('documents').select('status, error').eq('id', id).single();
     expect(data).toEqual({ status: 'queued', error: null });
-    expect((await jobsFor(stack, id)).map((j) => j.status)).toEqual(['succeeded', 'queued']);
+    expect(await messagesFor(stack, id)).toEqual([{ stage: 'extract', generation: 1 }]);
   });
 
   it('answers 404 for another user\'s document, whatever its status, and changes nothing', async () => {
@@ -218,7 +220,7 @@ describe('POST /functions/v1/documents/{id}/reprocess', () => {
     await expectError(await call(owner, 'POST', `/${MISSING_ID}/reprocess`), 404, notFound(MISSING_ID).code, notFound(MISSING_ID).message);
     const { rows } = await stack.db.query('select status from public.documents where id = $1', [id]);
     expect(rows).toEqual([{ status: 'ready' }]);
-    expect(await jobsFor(stack, id)).toHaveLength(1);
+    expect(await messagesFor(stack, id)).toHaveLength(1);
   });
 });
 
@@ -256,8 +258,8 @@ describe('another user\'s document through the Data and Storage APIs', () => {
     expect((await bucket.exists(path)).data).toBe(false);
 
     // Still whole, still the owner's, unchanged.
-    expect(await userState(stack, owner.id)).toEqual({ objects: [path], documents: [path], chunks: 1, jobs: 1 });
-    expect(await userState(stack, stranger.id)).toEqual({ objects: [], documents: [], chunks: 0, jobs: 0 });
+    expect(await userState(stack, owner.id)).toEqual({ objects: [path], documents: [path], chunks: 1, messages: 1 });
+    expect(await userState(stack, stranger.id)).toEqual({ objects: [], documents: [], chunks: 0, messages: 0 });
     const { data: blob } = await owner.client.storage.from('documents').download(path);
     expect(await blob!.text()).toBe('top secret');
   });

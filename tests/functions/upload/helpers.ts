@@ -105,20 +105,21 @@ export function uploadFile(
   return postUpload(stack, user.token, form, { query: options.query });
 }
 
-/** What exists in each place a document lives: objects in bucket `documents`, `documents` rows, chunks, jobs. */
+/** What exists in each place a document lives: objects in bucket `documents`, `documents` rows, chunks, queued messages. */
 export interface DocumentsState {
   objects: string[];
   documents: string[];
   chunks: number;
-  jobs: number;
+  /** Messages of the `document_ingestion` queue (Supabase Queues) for the documents. */
+  messages: number;
 }
 
-/** What exists for a user in each place a document lives: objects, rows, chunks, jobs. */
+/** What exists for a user in each place a document lives: objects, rows, chunks, queued messages. */
 export function userState(stack: Stack, userId: string): Promise<DocumentsState> {
   return documentsState(stack, userId);
 }
 
-/** What exists for everyone in each place a document lives: every object, row, chunk and job. */
+/** What exists for everyone in each place a document lives: every object, row, chunk and queued message. */
 export function allState(stack: Stack): Promise<DocumentsState> {
   return documentsState(stack);
 }
@@ -138,26 +139,27 @@ async function documentsState(stack: Stack, userId?: string): Promise<DocumentsS
     'select count(*)::int as n from public.document_chunks where $1::uuid is null or owner_id = $1::uuid',
     owner,
   );
-  const jobs = await stack.db.query<{ n: number }>(
-    'select count(*)::int as n from private.jobs j left join public.documents d on d.id = j.document_id where $1::uuid is null or d.owner_id = $1::uuid',
+  // A message of a deleted document has no row to join: counted for everyone, as an orphan would be.
+  const messages = await stack.db.query<{ n: number }>(
+    `select count(*)::int as n from pgmq.q_document_ingestion q
+       left join public.documents d on d.id = (q.message ->> 'document_id')::uuid
+      where $1::uuid is null or d.owner_id = $1::uuid`,
     owner,
   );
   return {
     objects: objects.rows.map((r) => r.name),
     documents: documents.rows.map((r) => r.storage_path),
     chunks: chunks.rows[0].n,
-    jobs: jobs.rows[0].n,
+    messages: messages.rows[0].n,
   };
 }
 
-/** The jobs queued for a document. */
-export async function jobsFor(stack: Stack, documentId: string): Promise<Array<{ kind: string; status: string; payload: unknown }>> {
-  const { rows } = await stack.db.query('select kind, status, payload from private.jobs where document_id = $1 order by id', [documentId]);
+/** The queued messages for a document: the processing stage and the document generation each is for. */
+export async function messagesFor(stack: Stack, documentId: string): Promise<Array<{ stage: string; generation: number }>> {
+  const { rows } = await stack.db.query<{ stage: string; generation: number }>(
+    `select message ->> 'stage' as stage, (message ->> 'generation')::int as generation
+       from pgmq.q_document_ingestion where message ->> 'document_id' = $1 order by msg_id`,
+    [documentId],
+  );
   return rows;
-}
-
-/** Every job (to check orphans: jobs are removed with their document by a cascade). */
-export async function jobCount(stack: Stack): Promise<number> {
-  const { rows } = await stack.db.query<{ n: number }>('select count(*)::int as n from private.jobs');
-  return rows[0].n;
 }

@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
 import { anonClient, signUpUser, startTestStack, type TestUser } from '../../helpers/stack.ts';
-import { allState, BOUNDARY, docxLike, jobsFor, multipartBody, postUpload, tinyPdf, uploadFile, userState } from './helpers.ts';
+import { allState, BOUNDARY, docxLike, messagesFor, multipartBody, postUpload, tinyPdf, uploadFile, userState } from './helpers.ts';
 
 // End to end: supabase/ (config.toml, migrations, triggers) on the lite stack, the upload function in real Deno,
 // reached through the gateway with a user's access token from supabase-js.
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startTestStack({ seed: false });
+  // No scheduler: uploads stay queued, so these tests see exactly what the upload created.
+  stack = await startTestStack({ seed: false, scheduler: false });
 });
 
 afterAll(async () => {
@@ -36,7 +37,7 @@ async function expectError(response: Response, status: number, code: string, mes
 }
 
 async function expectNothingStored(user: TestUser): Promise<void> {
-  expect(await userState(stack, user.id)).toEqual({ objects: [], documents: [], chunks: 0, jobs: 0 });
+  expect(await userState(stack, user.id)).toEqual({ objects: [], documents: [], chunks: 0, messages: 0 });
 }
 
 describe('GET /functions/v1/upload/healthz', () => {
@@ -65,7 +66,7 @@ describe('GET /functions/v1/upload/openapi.json', () => {
 });
 
 describe('POST /functions/v1/upload', () => {
-  it('stores a text file as the user, creates its documents row and queues a process_document job', async () => {
+  it('stores a text file as the user, creates its documents row and queues it for processing', async () => {
     const user = await signUpUser(stack);
     const response = await uploadFile(stack, user, 'notes.txt', 'Hello, documents!');
     expect(response.status).toBe(202);
@@ -85,7 +86,7 @@ describe('POST /functions/v1/upload', () => {
       error: null,
       chat_id: null,
     });
-    expect(await jobsFor(stack, body.id)).toEqual([{ kind: 'process_document', status: 'queued', payload: { document_id: body.id } }]);
+    expect(await messagesFor(stack, body.id)).toEqual([{ stage: 'extract', generation: 0 }]);
 
     const { data: blob } = await user.client.storage.from('documents').download(`${user.id}/notes.txt`);
     expect(await blob!.text()).toBe('Hello, documents!');
@@ -104,7 +105,7 @@ describe('POST /functions/v1/upload', () => {
     expect(row).toEqual({ mime_type: 'application/pdf', size_bytes: pdf.length, name: 'Paper.pdf' });
     const { data: blob } = await user.client.storage.from('documents').download(`${user.id}/Paper.pdf`);
     expect(new Uint8Array(await blob!.arrayBuffer())).toEqual(pdf);
-    expect(await jobsFor(stack, id)).toHaveLength(1);
+    expect(await messagesFor(stack, id)).toHaveLength(1);
   });
 
   it('accepts a DOCX (a ZIP package) and every text type', async () => {
@@ -165,7 +166,7 @@ describe('POST /functions/v1/upload', () => {
     const response = await uploadFile(stack, user, 'twice.txt', 'second');
     await expectError(response, 409, 'file_exists', 'File twice.txt already exists in storage.');
     const state = await userState(stack, user.id);
-    expect(state).toEqual({ objects: [`${user.id}/twice.txt`], documents: [`${user.id}/twice.txt`], chunks: 0, jobs: 1 });
+    expect(state).toEqual({ objects: [`${user.id}/twice.txt`], documents: [`${user.id}/twice.txt`], chunks: 0, messages: 1 });
     const { data: blob } = await user.client.storage.from('documents').download(`${user.id}/twice.txt`);
     expect(await blob!.text()).toBe('first');
   });
@@ -363,7 +364,7 @@ describe('POST /functions/v1/upload/sign', () => {
     });
   }
 
-  it('returns a signed upload URL for the sanitised path; uploading to it creates the row and the job', async () => {
+  it('returns a signed upload URL for the sanitised path; uploading to it creates the row and queues it', async () => {
     const user = await signUpUser(stack);
     const response = await sign(user, { name: '../Big Report.pdf' });
     expect(response.status).toBe(200);
@@ -380,7 +381,7 @@ describe('POST /functions/v1/upload/sign', () => {
     expect(error).toBeNull();
     const { data: row } = await user.client.from('documents').select('id, status, mime_type').eq('storage_path', body.path).single();
     expect(row).toMatchObject({ status: 'queued', mime_type: 'application/pdf' });
-    expect(await jobsFor(stack, row!.id)).toHaveLength(1);
+    expect(await messagesFor(stack, row!.id)).toHaveLength(1);
   });
 
   it('answers 409 for a name already stored, 415 for a type not allowed, 400 for a missing or empty name', async () => {
@@ -402,7 +403,7 @@ describe('POST /functions/v1/upload/sign', () => {
 });
 
 describe('uploads straight to Storage with supabase-js', () => {
-  it('also create the documents row and the queued job (the trigger, not the function, does it)', async () => {
+  it('also create the documents row and queue it (the trigger, not the function, does it)', async () => {
     const user = await signUpUser(stack);
     const { data, error } = await user.client.storage
       .from('documents')
@@ -411,7 +412,7 @@ describe('uploads straight to Storage with supabase-js', () => {
     expect(data).toMatchObject({ path: `${user.id}/direct.md` });
     const { data: row } = await user.client.from('documents').select('id, name, status, mime_type').eq('storage_path', `${user.id}/direct.md`).single();
     expect(row).toMatchObject({ name: 'direct.md', status: 'queued', mime_type: 'text/markdown' });
-    expect(await jobsFor(stack, row!.id)).toEqual([{ kind: 'process_document', status: 'queued', payload: { document_id: row!.id } }]);
+    expect(await messagesFor(stack, row!.id)).toEqual([{ stage: 'extract', generation: 0 }]);
   });
 
   it('refuse a user writing into another user\'s folder, leaving nothing behind', async () => {
