@@ -13,6 +13,11 @@ export interface FunctionSpec {
   /** A plain import map file passed as `--import-map`. */
   importMapPath?: string;
   verifyJwt: boolean;
+  /**
+   * Directories the function may read besides its own code: the fixed part (before any glob character) of each
+   * `static_files` entry, relative to `supabase/` as the CLI resolves them (e.g. a model directory).
+   */
+  staticDirs: string[];
 }
 
 /** Function names as the CLI accepts them (`supabase functions new`): letters, digits, `-`, `_`; not `_`-prefixed. */
@@ -44,7 +49,8 @@ export function resolveFunction(
   const entrypoint = config?.entrypoint ? resolve(supabaseDir, config.entrypoint) : join(dir, 'index.ts');
   if (!existsSync(entrypoint)) return undefined;
 
-  const spec: FunctionSpec = { name, dir, entrypoint, verifyJwt: config?.verify_jwt ?? true };
+  const staticDirs = (config?.static_files ?? []).map((pattern) => resolve(supabaseDir, pattern.split(/[*?[{]/)[0] || '.'));
+  const spec: FunctionSpec = { name, dir, entrypoint, verifyJwt: config?.verify_jwt ?? true, staticDirs };
   const importMap = config?.import_map
     ? resolve(supabaseDir, config.import_map)
     : [join(dir, 'deno.json'), join(dir, 'deno.jsonc'), join(functionsRoot(projectDir), 'import_map.json')].find((p) =>

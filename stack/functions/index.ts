@@ -2,6 +2,7 @@ import { existsSync, type FSWatcher, watch } from 'node:fs';
 import { join } from 'node:path';
 import type { StackContext } from '../context.ts';
 import type { Service } from '../gateway.ts';
+import { REPO_ROOT } from './deno.ts';
 import { type FunctionSpec, functionsRoot, resolveFunction } from './discover.ts';
 import { functionEnvironment } from './environment.ts';
 import { functionNotFound, unauthorized } from './responses.ts';
@@ -49,7 +50,9 @@ export async function createFunctionsService(
     const worker = new FunctionWorker(spec, {
       ...limits,
       env: () => functionEnvironment(ctx, options.env),
-      readDirs: [join(root, '_shared')].filter((dir) => existsSync(dir)),
+      // Shared code, the files config.toml ships with it (`static_files`), and the packages npm installed: what a
+      // deployed bundle contains (onnxruntime-web reads its .wasm at run time, for instance).
+      readDirs: [join(root, '_shared'), ...spec.staticDirs, join(REPO_ROOT, 'node_modules')].filter((dir) => existsSync(dir)),
       v8Flags: options.v8Flags,
       log: ctx.log,
     });
@@ -80,7 +83,10 @@ export async function createFunctionsService(
 }
 
 function sameSpec(a: FunctionSpec, b: FunctionSpec): boolean {
-  return a.entrypoint === b.entrypoint && a.configPath === b.configPath && a.importMapPath === b.importMapPath;
+  return (
+    a.entrypoint === b.entrypoint && a.configPath === b.configPath && a.importMapPath === b.importMapPath &&
+    a.staticDirs.join() === b.staticDirs.join()
+  );
 }
 
 /** The CLI's local `verify_jwt` check: a Bearer JWT signed by this stack (any role), with its exact 401 bodies. */

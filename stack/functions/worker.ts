@@ -153,9 +153,11 @@ export class FunctionWorker {
       '--no-lock',
       NODE_MODULES_FLAG,
       ...importMapArgs,
-      // What edge-runtime grants a user worker: network, its env, reading its own code.
+      // What edge-runtime grants a user worker: network, its env, reading its own code, and the host name (the
+      // AI SDK reads it as it loads).
       '--allow-net',
       '--allow-env',
+      '--allow-sys=hostname',
       `--allow-read=${[spec.dir, ...options.readDirs].join(',')}`,
       `--v8-flags=${[`--max-old-space-size=${options.memoryLimitMb}`, ...(options.v8Flags ?? [])].join(',')}`,
       spec.entrypoint,

@@ -10,7 +10,8 @@ import { isMultipartFormData } from '../_shared/multipart.ts';
 import { documentedError } from '../_shared/openapi.ts';
 import { currentPlan } from '../_shared/plans.ts';
 import { type UserRouteDeps, userRoute } from '../_shared/routes.ts';
-import { contentMismatch, fromStorageError, mustBeAccepted, mustNotExist, mustOwnChat, uploadLimit } from './checks.ts';
+import { contentMismatch, fromStorageError, mustBeAccepted, mustHaveRoom, mustNotExist, mustOwnChat, uploadLimit } from './checks.ts';
+import { storageErrorStatus } from '../_shared/storage-errors.ts';
 import { fromMultipartError, INVALID_CONTENT_TYPE, openForm, UploadSource } from './source.ts';
 
 /** What the upload app needs; clients are built per request from the caller's token, so RLS decides. */
@@ -83,6 +84,7 @@ export function createApp(deps: UploadDeps) {
       202: { description: 'Stored; processing has started', content: { 'application/json': { schema: UploadAcceptedSchema } } },
       400: documentedError('invalid_content_type, malformed_multipart, missing_file, empty_file, invalid_file_name or validation_failed'),
       404: documentedError('chat_not_found: chat_id is not one of your chats'),
+      403: documentedError('document_limit_reached: your plan allows no more documents'),
       409: documentedError('file_exists: a file with this name is already stored'),
       413: documentedError("file_too_large: over your plan's upload limit or the bucket's"),
       415: documentedError('unsupported_file_type, or file_content_mismatch when the content is not what the name says'),
@@ -95,7 +97,9 @@ export function createApp(deps: UploadDeps) {
       throw new ApiError(400, 'invalid_content_type', INVALID_CONTENT_TYPE);
     }
     if (chatId) await mustOwnChat(client, chatId);
-    const limit = uploadLimit(await currentPlan(client), bucketMaxBytes);
+    const plan = await currentPlan(client);
+    await mustHaveRoom(client, plan);
+    const limit = uploadLimit(plan, bucketMaxBytes);
     if (Number(c.req.header('content-length')) > limit.bytes + MULTIPART_OVERHEAD_BYTES) {
       throw new ApiError(413, 'file_too_large', limit.message);
     }
@@ -125,7 +129,11 @@ export function createApp(deps: UploadDeps) {
         duplex: 'half',
         metadata: chatId ? { chat_id: chatId } : undefined,
       });
-      if (error) throw source.failure ?? fromStorageError(error, name, limit.message);
+      if (error) {
+        // Another upload may have taken the last document slot since the check above: the database refused it.
+        if (!source.failure && storageErrorStatus(error) === 403) await mustHaveRoom(client, plan);
+        throw source.failure ?? fromStorageError(error, name, limit.message);
+      }
       await form.finished();
 
       const row = await client.from('documents').select('id').eq('bucket_id', DOCUMENTS_BUCKET).eq('storage_path', path).single();
@@ -152,6 +160,7 @@ export function createApp(deps: UploadDeps) {
     responses: {
       200: { description: 'Where and how to upload', content: { 'application/json': { schema: SignedUploadSchema } } },
       400: documentedError('validation_failed or invalid_file_name'),
+      403: documentedError('document_limit_reached'),
       409: documentedError('file_exists'),
       415: documentedError('unsupported_file_type'),
     },
@@ -164,6 +173,7 @@ export function createApp(deps: UploadDeps) {
     const type = mustBeAccepted(name, undefined);
     const path = `${c.var.user.id}/${name}`;
     await mustNotExist(client, path, name);
+    await mustHaveRoom(client, await currentPlan(client));
     const { data, error } = await client.storage.from(DOCUMENTS_BUCKET).createSignedUploadUrl(path);
     if (error) throw fromStorageError(error, name, '');
     return c.json({ path, token: data.token, signed_url: data.signedUrl, content_type: type.mimeType }, 200);

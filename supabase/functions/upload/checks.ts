@@ -1,5 +1,5 @@
 import { DOCUMENTS_BUCKET } from '../_shared/buckets.ts';
-import { unwrap } from '../_shared/database-errors.ts';
+import { fromDatabaseError, unwrap } from '../_shared/database-errors.ts';
 import { ApiError } from '../_shared/errors.ts';
 import { type DocumentType, resolveDocumentType } from '../_shared/file-type.ts';
 import { formatBytes } from '../_shared/format.ts';
@@ -32,6 +32,25 @@ export async function mustOwnChat(client: Client, chatId: string): Promise<void>
 export async function mustNotExist(client: Client, path: string, name: string): Promise<void> {
   const existing = unwrap(await client.from('documents').select('id').eq('bucket_id', DOCUMENTS_BUCKET).eq('storage_path', path).maybeSingle());
   if (existing) throw fileExists(name);
+}
+
+/**
+ * 403 `document_limit_reached` when the caller already has as many documents as the plan allows. The database
+ * enforces the same limit atomically on every way into the bucket; checking first saves sending the file.
+ */
+export async function mustHaveRoom(client: Client, plan: PlanLimits): Promise<void> {
+  const { count, error } = await client.from('documents').select('id', { count: 'exact', head: true });
+  if (error) throw fromDatabaseError(error);
+  if ((count ?? 0) >= plan.maxDocuments) throw documentLimitReached(plan);
+}
+
+/** 403 `document_limit_reached`, naming the plan and its limit. */
+export function documentLimitReached(plan: PlanLimits): ApiError {
+  return new ApiError(
+    403,
+    'document_limit_reached',
+    `Your ${plan.name} plan allows ${plan.maxDocuments} documents. Delete one or upgrade your plan to add more.`,
+  );
 }
 
 /** 409 `file_exists`. */

@@ -17,6 +17,8 @@ const env = parseEnv(
     WORKER_CONCURRENCY: positive.max(16).optional(),
     WORKER_LEASE_SECONDS: positive.min(10).max(3600).optional(),
     WORKER_EMBED_BATCH: positive.max(1024).optional(),
+    /** Chunks an extract slice writes at most. */
+    WORKER_MAX_CHUNKS_PER_SLICE: positive.max(5000).optional(),
   }),
   readEnv(),
 );
@@ -41,6 +43,7 @@ const app = createApp({
     ...(env.WORKER_CONCURRENCY && { concurrency: env.WORKER_CONCURRENCY }),
     ...(env.WORKER_LEASE_SECONDS && { leaseSeconds: env.WORKER_LEASE_SECONDS }),
     ...(env.WORKER_EMBED_BATCH && { embedBatch: env.WORKER_EMBED_BATCH }),
+    ...(env.WORKER_MAX_CHUNKS_PER_SLICE && { maxChunksPerSlice: env.WORKER_MAX_CHUNKS_PER_SLICE }),
   },
 });
 

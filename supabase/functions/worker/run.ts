@@ -53,11 +53,12 @@ export async function runWorker(deps: RunDeps, options: RunOptions): Promise<Run
   const now = deps.now ?? (() => performance.now());
   const started = now();
   const report: RunReport = { handled: [], reembedding: await reembedStale(deps.supabase, deps.embedder.id, 20), stopped: 'idle' };
-  while (now() - started < options.budgetMs) {
+  // At least one round per invocation, however small the budget: every call makes progress.
+  do {
     const batch = await claim(deps.supabase, options.concurrency, options.leaseSeconds);
     if (batch.length === 0) return report;
     report.handled.push(...(await Promise.all(batch.map((message) => handle(deps, options, message, now)))));
-  }
+  } while (now() - started < options.budgetMs);
   report.stopped = 'budget';
   return report;
 }
