@@ -62,7 +62,7 @@ export function toErrorResponse(error: unknown, c: Context<AppEnv>): Response {
   const logger = c.get('logger') ?? createLogger();
   if (error instanceof ApiError) {
     if (error.status >= 500) logger.log('error', error.message, { code: error.code, ...errorFields(error.cause ?? error) });
-    return c.json(errorBody(error.code, error.message, error.details), error.status as 400, error.headers);
+    return c.json(errorBody(error.code, error.message, error.details, error.facts), error.status as 400, error.headers);
   }
   if (error instanceof HTTPException && error.status < 500) {
     return c.json(errorBody(codeForStatus(error.status), error.message || 'Bad request'), error.status);

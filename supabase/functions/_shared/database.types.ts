@@ -8,14 +8,14 @@ export type Database = {
           Tables: {
             "chat_messages": {
                   Row: {
-                    "chat_id": string,"completion_tokens": number | null,"content": string,"created_at": string,"id": number,"owner_id": string,"prompt_tokens": number | null,"role": string,"sources": NonNullable<Json>
+                    "chat_id": string,"completion_tokens": number | null,"content": string,"created_at": string,"id": number,"owner_id": string,"prompt_tokens": number | null,"role": string,"sources": NonNullable<Json>,"status": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "chat_id": string,"completion_tokens"?: number | null,"content": string,"created_at"?: string,"id"?: never,"owner_id"?: string,"prompt_tokens"?: number | null,"role": string,"sources"?: NonNullable<Json>
+                    "chat_id": string,"completion_tokens"?: number | null,"content": string,"created_at"?: string,"id"?: never,"owner_id"?: string,"prompt_tokens"?: number | null,"role": string,"sources"?: NonNullable<Json>,"status"?: string
                   }
                   Update: {
-                    "chat_id"?: string,"completion_tokens"?: number | null,"content"?: string,"created_at"?: string,"id"?: never,"owner_id"?: string,"prompt_tokens"?: number | null,"role"?: string,"sources"?: NonNullable<Json>
+                    "chat_id"?: string,"completion_tokens"?: number | null,"content"?: string,"created_at"?: string,"id"?: never,"owner_id"?: string,"prompt_tokens"?: number | null,"role"?: string,"sources"?: NonNullable<Json>,"status"?: string
                   }
                   Relationships: [
                     {
@@ -42,14 +42,14 @@ isOneToOne: false
                   ]
                 },"document_chunks": {
                   Row: {
-                    "chunk_index": number,"content": string,"created_at": string,"document_id": string,"embedding": string | null,"id": number,"metadata": NonNullable<Json>,"owner_id": string,"token_count": number
+                    "chunk_index": number,"content": string,"created_at": string,"document_id": string,"embedding": string | null,"fts": unknown,"id": number,"metadata": NonNullable<Json>,"owner_id": string,"token_count": number
                   }
                   ComputedFields: never
                   Insert: {
-                    "chunk_index": number,"content": string,"created_at"?: string,"document_id": string,"embedding"?: string | null,"id"?: never,"metadata"?: NonNullable<Json>,"owner_id": string,"token_count": number
+                    "chunk_index": number,"content": string,"created_at"?: string,"document_id": string,"embedding"?: string | null,"fts"?: never,"id"?: never,"metadata"?: NonNullable<Json>,"owner_id": string,"token_count": number
                   }
                   Update: {
-                    "chunk_index"?: number,"content"?: string,"created_at"?: string,"document_id"?: string,"embedding"?: string | null,"id"?: never,"metadata"?: NonNullable<Json>,"owner_id"?: string,"token_count"?: number
+                    "chunk_index"?: number,"content"?: string,"created_at"?: string,"document_id"?: string,"embedding"?: string | null,"fts"?: never,"id"?: never,"metadata"?: NonNullable<Json>,"owner_id"?: string,"token_count"?: number
                   }
                   Relationships: [
                     {
@@ -148,7 +148,12 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "ingestion_ack":
+            "consume_daily_request":
+{ Args: { "user_id": string }; Returns: {
+              "allowed": boolean,"daily_limit": number,"plan_name": string,"resets_at": string,"used": number
+            }[]
+                           },
+"ingestion_ack":
 { Args: { "msg_id": number }; Returns: boolean
                            },
 "ingestion_claim":
@@ -167,6 +172,11 @@ isOneToOne: false
                            },
 "ingestion_save_embeddings":
 { Args: { "dimensions": number,"document_id": string,"embedder": string,"embeddings": Json,"generation": number,"msg_id": number }; Returns: string
+                           },
+"match_document_chunks":
+{ Args: { "candidates"?: number,"chat_id"?: string,"document_ids"?: (string)[],"embedder"?: string,"match_count"?: number,"query_embedding": string,"query_text": string,"rrf_k"?: number }; Returns: {
+              "chunk_id": number,"chunk_index": number,"content": string,"document_id": string,"document_name": string,"metadata": Json,"score": number,"similarity": number,"text_rank": number
+            }[]
                            },
 "movies_released_since":
 { Args: { "min_rating"?: number,"year": number }; Returns: {

@@ -5,9 +5,12 @@ export interface ErrorDetail {
   message: string;
 }
 
-/** The one JSON error shape of every non-2xx response: `{"error":{"code","message","details"?}}`. */
+/**
+ * The one JSON error shape of every non-2xx response: `{"error":{"code","message","details"?}}`, plus, for a few
+ * codes, named facts a client acts on (e.g. `daily_limit_reached` carries `limit` and `resets_at`).
+ */
 export interface ErrorBody {
-  error: { code: string; message: string; details?: ErrorDetail[] };
+  error: { code: string; message: string; details?: ErrorDetail[]; [fact: string]: unknown };
 }
 
 /** Options of an {@link ApiError} beyond status, code and message. */
@@ -15,6 +18,8 @@ export interface ApiErrorOptions {
   details?: ErrorDetail[];
   /** Response headers such as `WWW-Authenticate` or `Retry-After`. */
   headers?: Record<string, string>;
+  /** Facts added to the error object beside code and message (documented per code). */
+  facts?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -25,6 +30,7 @@ export interface ApiErrorOptions {
 export class ApiError extends Error {
   readonly details?: ErrorDetail[];
   readonly headers: Record<string, string>;
+  readonly facts?: Record<string, unknown>;
 
   constructor(
     readonly status: number,
@@ -36,12 +42,13 @@ export class ApiError extends Error {
     this.name = 'ApiError';
     this.details = options.details;
     this.headers = options.headers ?? {};
+    this.facts = options.facts;
   }
 }
 
 /** Builds the {@link ErrorBody} for a code and message. */
-export function errorBody(code: string, message: string, details?: ErrorDetail[]): ErrorBody {
-  return { error: details && details.length > 0 ? { code, message, details } : { code, message } };
+export function errorBody(code: string, message: string, details?: ErrorDetail[], facts?: Record<string, unknown>): ErrorBody {
+  return { error: { code, message, ...(details && details.length > 0 ? { details } : {}), ...facts } };
 }
 
 /** A generic code per status, for errors raised by the framework itself (e.g. Hono's 415). */

@@ -7,6 +7,8 @@ export interface PlanLimits {
   name: string;
   maxUploadBytes: number;
   maxDocuments: number;
+  /** Chat questions per UTC day. */
+  dailyRequestLimit: number;
 }
 
 /** Subscription statuses that keep a paid plan's limits (Stripe keeps `past_due` active while it retries). */
@@ -19,11 +21,12 @@ const ACTIVE_STATUSES = new Set(['active', 'trialing', 'past_due']);
 export async function currentPlan(client: Client): Promise<PlanLimits> {
   const subscription = unwrap(await client.from('subscriptions').select('plan_id, status').maybeSingle());
   const planId = subscription && ACTIVE_STATUSES.has(subscription.status) ? subscription.plan_id : 'free';
-  const plan = unwrap(await client.from('plans').select('id, name, max_upload_bytes, max_documents').eq('id', planId).single());
+  const plan = unwrap(await client.from('plans').select('id, name, max_upload_bytes, max_documents, daily_request_limit').eq('id', planId).single());
   return {
     id: plan.id,
     name: plan.name,
     maxUploadBytes: Number(plan.max_upload_bytes),
     maxDocuments: Number(plan.max_documents),
+    dailyRequestLimit: Number(plan.daily_request_limit),
   };
 }

@@ -4,7 +4,7 @@ import { asUser, fakeUserDeps, type FakeRequest } from '../fake-deps.ts';
 
 // The upload app in process, with a fake Data API and Storage: the checks made before a byte is stored.
 // upload.test.ts runs it in real Deno against the lite stack (streaming, limits, what is stored).
-const FREE = { id: 'free', name: 'Free', max_upload_bytes: 10, max_documents: 20 };
+const FREE = { id: 'free', name: 'Free', max_upload_bytes: 10, max_documents: 20, daily_request_limit: 20 };
 
 function dataApi(request: FakeRequest) {
   if (request.path === '/rest/v1/subscriptions') return { status: 200, body: null };

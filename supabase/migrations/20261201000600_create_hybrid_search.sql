@@ -1,0 +1,106 @@
+-- Hybrid retrieval over the caller's chunks: pgvector cosine similarity (HNSW) and Postgres full-text search,
+-- fused by reciprocal rank fusion (RRF), so answers are good with real embeddings and still sensible with the
+-- lexical dev embedder. The function is security invoker: row-level security limits both searches to the
+-- caller's own chunks.
+--
+-- HNSW filters after the index scan: with a plain scan, a user who owns 1% of a large table would get ~1% of
+-- the `ef_search` candidates, i.e. almost nothing. pgvector 0.8's iterative scan (`hnsw.iterative_scan`, set on
+-- the function) keeps walking the graph until enough rows pass the filters. Hosted Supabase ships pgvector
+-- 0.8.x; the lite stack's PGlite has 0.8.7.
+
+alter table public.document_chunks
+  add column fts tsvector generated always as (to_tsvector('english'::regconfig, content)) stored;
+comment on column public.document_chunks.fts is 'Full-text index of content (English configuration), for hybrid search.';
+create index document_chunks_fts_idx on public.document_chunks using gin (fts);
+create index document_chunks_document_id_idx on public.document_chunks (document_id);
+
+create function public.match_document_chunks(
+  query_embedding extensions.vector(384),
+  query_text text,
+  match_count integer default 8,
+  embedder text default null,
+  document_ids uuid[] default null,
+  chat_id uuid default null,
+  candidates integer default 40,
+  rrf_k integer default 60
+)
+returns table (
+  chunk_id bigint,
+  document_id uuid,
+  document_name text,
+  chunk_index integer,
+  content text,
+  metadata jsonb,
+  similarity double precision,
+  text_rank real,
+  score double precision
+)
+language plpgsql
+stable
+security invoker
+set search_path = ''
+set hnsw.iterative_scan = 'relaxed_order'
+set hnsw.ef_search = 100
+as $$
+begin
+  if match_count not between 1 and 50 then
+    raise exception 'match_document_chunks: match_count must be between 1 and 50' using errcode = '22023';
+  end if;
+  if candidates not between match_count and 200 then
+    raise exception 'match_document_chunks: candidates must be between match_count and 200' using errcode = '22023';
+  end if;
+  return query
+  with scope as (
+    -- The documents searched: all of the caller's (RLS), or the ones given, or the ones attached to a chat.
+    select d.id, d.name, d.embedder
+      from public.documents d
+     where (match_document_chunks.document_ids is null or d.id = any (match_document_chunks.document_ids))
+       and (match_document_chunks.chat_id is null or d.chat_id = match_document_chunks.chat_id)
+  ),
+  semantic as (
+    select v.id, pg_catalog.row_number() over (order by v.distance) as rank, 1 - v.distance as similarity
+      from (
+        select c.id, c.embedding operator(extensions.<=>) query_embedding as distance
+          from public.document_chunks c
+         where query_embedding is not null
+           and c.embedding is not null
+           -- Only vectors of the same model are comparable.
+           and c.document_id in (select s.id from scope s
+                                  where match_document_chunks.embedder is null or s.embedder = match_document_chunks.embedder)
+         order by c.embedding operator(extensions.<=>) query_embedding
+         limit candidates
+      ) v
+  ),
+  lexical as (
+    select l.id, pg_catalog.row_number() over (order by l.text_rank desc, l.id) as rank, l.text_rank
+      from (
+        select c.id, pg_catalog.ts_rank_cd(c.fts, q.query) as text_rank
+          from public.document_chunks c,
+               -- Any of the question's words (stemmed, stop words dropped), not all of them: a question rarely
+               -- repeats a passage's wording, and ts_rank_cd ranks passages with more of them higher.
+               (select pg_catalog.to_tsquery('english'::regconfig, coalesce(pg_catalog.string_agg(pg_catalog.quote_literal(w), ' | '), ''))
+                  from pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('english'::regconfig, coalesce(query_text, '')))) w) q (query)
+         where c.fts operator(pg_catalog.@@) q.query
+           and c.document_id in (select s.id from scope s)
+         order by 2 desc, 1
+         limit candidates
+      ) l
+  ),
+  fused as (
+    select coalesce(s.id, l.id) as id, s.similarity, l.text_rank,
+           coalesce(1.0 / (rrf_k + s.rank), 0) + coalesce(1.0 / (rrf_k + l.rank), 0) as score
+      from semantic s full join lexical l on l.id = s.id
+  )
+  select c.id, c.document_id, sc.name, c.chunk_index, c.content, c.metadata,
+         f.similarity::double precision, f.text_rank, f.score::double precision
+    from fused f
+    join public.document_chunks c on c.id = f.id
+    join scope sc on sc.id = c.document_id
+   order by f.score desc, c.id
+   limit match_count;
+end
+$$;
+comment on function public.match_document_chunks(extensions.vector, text, integer, text, uuid[], uuid, integer, integer) is
+  'Hybrid search over your chunks: vector similarity and full-text, fused by reciprocal rank; optionally within some documents or a chat.';
+revoke execute on function public.match_document_chunks(extensions.vector, text, integer, text, uuid[], uuid, integer, integer) from public, anon;
+grant execute on function public.match_document_chunks(extensions.vector, text, integer, text, uuid[], uuid, integer, integer) to authenticated, service_role;
