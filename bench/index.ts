@@ -3,8 +3,10 @@
  * `run(args)`; results are printed and written as JSON to `bench/results/` (git-ignored).
  */
 const BENCHMARKS: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
+  ingest: () => import('./ingest.ts'),
   rest: () => import('./rest.ts'),
   upload: () => import('./upload.ts'),
+  search: () => import('./search.ts'),
 };
 
 async function main(): Promise<void> {

@@ -4,9 +4,11 @@
 -- caller's own chunks.
 --
 -- HNSW filters after the index scan: with a plain scan, a user who owns 1% of a large table would get ~1% of
--- the `ef_search` candidates, i.e. almost nothing. pgvector 0.8's iterative scan (`hnsw.iterative_scan`, set on
--- the function) keeps walking the graph until enough rows pass the filters. Hosted Supabase ships pgvector
--- 0.8.x; the lite stack's PGlite has 0.8.7.
+-- the `ef_search` candidates, i.e. almost nothing. Two plans keep it right: when the caller's searchable chunks
+-- are few (under 5,000), an exact scan of just those rows (found through the owner/document indexes) is both
+-- exact and faster than walking the graph; otherwise HNSW with pgvector 0.8's iterative scan
+-- (`hnsw.iterative_scan`, set on the function), which keeps walking until enough rows pass the filters. Hosted
+-- Supabase ships pgvector 0.8.x; the lite stack's PGlite has 0.8.7. `npm run bench -- search` measures both.
 
 alter table public.document_chunks
   add column fts tsvector generated always as (to_tsvector('english'::regconfig, content)) stored;
@@ -42,6 +44,11 @@ set search_path = ''
 set hnsw.iterative_scan = 'relaxed_order'
 set hnsw.ef_search = 100
 as $$
+declare
+  scope_ids uuid[];
+  vector_ids uuid[];
+  semantic_ids bigint[];
+  few boolean;
 begin
   if match_count not between 1 and 50 then
     raise exception 'match_document_chunks: match_count must be between 1 and 50' using errcode = '22023';
@@ -49,27 +56,39 @@ begin
   if candidates not between match_count and 200 then
     raise exception 'match_document_chunks: candidates must be between match_count and 200' using errcode = '22023';
   end if;
+  -- The documents searched (RLS: only the caller's): all of them, the ones given, or the ones attached to a chat;
+  -- for the vector part only those embedded by the same model, since only their vectors are comparable.
+  select pg_catalog.array_agg(d.id),
+         pg_catalog.array_agg(d.id) filter (where match_document_chunks.embedder is null or d.embedder = match_document_chunks.embedder)
+    into scope_ids, vector_ids
+    from public.documents d
+   where (match_document_chunks.document_ids is null or d.id = any (match_document_chunks.document_ids))
+     and (match_document_chunks.chat_id is null or d.chat_id = match_document_chunks.chat_id);
+
+  if query_embedding is not null and vector_ids is not null then
+    select pg_catalog.count(*) < 5000 into few
+      from (select 1 from public.document_chunks c
+             where c.document_id = any (vector_ids) and c.embedding is not null limit 5000) sample;
+    if few then
+      -- `+ 0` keeps the planner off the HNSW index: an exact ranking of the caller's few rows.
+      select pg_catalog.array_agg(v.id order by v.distance) into semantic_ids
+        from (select c.id, (c.embedding operator(extensions.<=>) query_embedding) + 0 as distance
+                from public.document_chunks c
+               where c.document_id = any (vector_ids) and c.embedding is not null
+               order by 2 limit candidates) v;
+    else
+      select pg_catalog.array_agg(v.id order by v.distance) into semantic_ids
+        from (select c.id, c.embedding operator(extensions.<=>) query_embedding as distance
+                from public.document_chunks c
+               where c.document_id = any (vector_ids) and c.embedding is not null
+               order by c.embedding operator(extensions.<=>) query_embedding limit candidates) v;
+    end if;
+  end if;
+
   return query
-  with scope as (
-    -- The documents searched: all of the caller's (RLS), or the ones given, or the ones attached to a chat.
-    select d.id, d.name, d.embedder
-      from public.documents d
-     where (match_document_chunks.document_ids is null or d.id = any (match_document_chunks.document_ids))
-       and (match_document_chunks.chat_id is null or d.chat_id = match_document_chunks.chat_id)
-  ),
-  semantic as (
-    select v.id, pg_catalog.row_number() over (order by v.distance) as rank, 1 - v.distance as similarity
-      from (
-        select c.id, c.embedding operator(extensions.<=>) query_embedding as distance
-          from public.document_chunks c
-         where query_embedding is not null
-           and c.embedding is not null
-           -- Only vectors of the same model are comparable.
-           and c.document_id in (select s.id from scope s
-                                  where match_document_chunks.embedder is null or s.embedder = match_document_chunks.embedder)
-         order by c.embedding operator(extensions.<=>) query_embedding
-         limit candidates
-      ) v
+  with semantic as (
+    select s.id, s.rank
+      from pg_catalog.unnest(coalesce(semantic_ids, '{}')) with ordinality s (id, rank)
   ),
   lexical as (
     select l.id, pg_catalog.row_number() over (order by l.text_rank desc, l.id) as rank, l.text_rank
@@ -81,21 +100,23 @@ begin
                (select pg_catalog.to_tsquery('english'::regconfig, coalesce(pg_catalog.string_agg(pg_catalog.quote_literal(w), ' | '), ''))
                   from pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('english'::regconfig, coalesce(query_text, '')))) w) q (query)
          where c.fts operator(pg_catalog.@@) q.query
-           and c.document_id in (select s.id from scope s)
+           and c.document_id = any (coalesce(scope_ids, '{}'))
          order by 2 desc, 1
          limit candidates
       ) l
   ),
   fused as (
-    select coalesce(s.id, l.id) as id, s.similarity, l.text_rank,
+    select coalesce(s.id, l.id) as id, l.text_rank,
            coalesce(1.0 / (rrf_k + s.rank), 0) + coalesce(1.0 / (rrf_k + l.rank), 0) as score
       from semantic s full join lexical l on l.id = s.id
   )
-  select c.id, c.document_id, sc.name, c.chunk_index, c.content, c.metadata,
-         f.similarity::double precision, f.text_rank, f.score::double precision
+  select c.id, c.document_id, d.name, c.chunk_index, c.content, c.metadata,
+         case when c.embedding is not null and query_embedding is not null
+              then 1 - (c.embedding operator(extensions.<=>) query_embedding) end,
+         f.text_rank, f.score::double precision
     from fused f
     join public.document_chunks c on c.id = f.id
-    join scope sc on sc.id = c.document_id
+    join public.documents d on d.id = c.document_id
    order by f.score desc, c.id
    limit match_count;
 end
