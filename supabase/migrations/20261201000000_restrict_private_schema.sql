@@ -1,13 +1,16 @@
--- The `private` schema is for the system only: the API roles get no usage on it, and functions created in it
--- later are not executable by PUBLIC by default (Postgres grants EXECUTE to PUBLIC on every new function).
+-- The `private` schema is for the system only: the API roles get no usage on it.
+--
+-- Postgres grants EXECUTE to PUBLIC on every new function, and that default cannot be revoked for one schema (a
+-- per-schema default privilege can only add to the global ones; `alter default privileges in schema private
+-- revoke execute … from public` is a no-op). Revoking it globally would also strip extensions created later by
+-- postgres (pgTAP in `supabase test db`, for one). So every migration revokes PUBLIC's EXECUTE on each function it
+-- creates in `private`, and the schema-hygiene pgTAP test fails if one is ever missed.
 --
 -- Until now a signed-in user reached `private` for one thing: `public.reprocess_document` (invoker) called the
 -- definer `private.reprocess_document`. Reprocessing is now a status change the owner makes on their own row —
 -- `update public.documents set status = 'queued'`, allowed by one column grant and an owner policy — and a
 -- trigger (definer, in `private`; triggers need no schema usage from the caller) checks it is the one allowed
 -- transition and does the requeueing. `public.reprocess_document` stays as the documented entry point.
-
-alter default privileges in schema private revoke execute on functions from public;
 
 drop function public.reprocess_document(uuid);
 drop function private.reprocess_document(uuid);

@@ -1,8 +1,8 @@
--- Chats belong to their owner, who may create, rename and delete them; messages are read by the chat's
--- owner, who may add only `user` messages to their own chats. Assistant messages, token counts and owner
--- ids are written by the server (service role) only.
+-- Chats belong to their owner, who may create (naming its id, as useChat does), rename and delete them; messages
+-- are read by the chat's owner, who may add only `user` messages to their own chats. Assistant messages, token
+-- counts, a message's status and owner ids are written by the server (service role) only.
 begin;
-select plan(37);
+select plan(40);
 
 insert into auth.users (id, email) values
   ('11111111-1111-4111-8111-111111111111', 'owner@example.com'),
@@ -35,9 +35,12 @@ select results_eq(
 select throws_ok(
   $$insert into public.chats (owner_id, title) values ('22222222-2222-4222-8222-222222222222', 'Planted')$$,
   '42501', 'permission denied for table chats', 'the owner cannot set owner_id on a new chat');
-select throws_ok(
+select lives_ok(
   $$insert into public.chats (id, title) values ('c3000000-0000-4000-8000-000000000003', 'Chosen id')$$,
-  '42501', 'permission denied for table chats', 'the owner cannot choose a chat id');
+  'the owner may give a new chat its id (a browser app names the chat it starts)');
+select throws_ok(
+  $$insert into public.chats (id, title) values ('c2000000-0000-4000-8000-000000000002', 'Taken id')$$,
+  '23505', 'duplicate key value violates unique constraint "chats_pkey"', 'an id already taken (here by another user''s chat) is refused');
 select results_eq(
   $$update public.chats set title = 'Renamed' where id = 'c1000000-0000-4000-8000-000000000001' returning title$$,
   array['Renamed'],
@@ -77,6 +80,9 @@ select throws_ok(
 select throws_ok(
   $$insert into public.chat_messages (chat_id, role, content, prompt_tokens, completion_tokens) values ('c1000000-0000-4000-8000-000000000001', 'user', 'q', 0, 0)$$,
   '42501', 'permission denied for table chat_messages', 'the owner cannot write token counts');
+select throws_ok(
+  $$insert into public.chat_messages (chat_id, role, content, status) values ('c1000000-0000-4000-8000-000000000001', 'user', 'q', 'failed')$$,
+  '42501', 'permission denied for table chat_messages', 'the owner cannot set a message''s status');
 select throws_ok($$update public.chat_messages set content = 'edited history'$$,
   '42501', 'permission denied for table chat_messages', 'the owner cannot edit messages');
 select throws_ok($$delete from public.chat_messages$$,
@@ -131,6 +137,9 @@ select lives_ok(
 select throws_ok(
   $$insert into public.chat_messages (chat_id, owner_id, role, content, sources) values ('c1000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 'assistant', 'x', '{}')$$,
   '23514', 'new row for relation "chat_messages" violates check constraint "chat_messages_sources_check"', 'sources must be a JSON array');
+select throws_ok(
+  $$insert into public.chat_messages (chat_id, owner_id, role, content, status) values ('c1000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 'assistant', 'x', 'half')$$,
+  '23514', 'new row for relation "chat_messages" violates check constraint "chat_messages_status_check"', 'a message is complete, stopped or failed');
 select is((select count(*)::int from public.chat_messages), 5, 'the service role reads every message');
 
 -- owner deletes a chat ----------------------------------------------------------------------------------

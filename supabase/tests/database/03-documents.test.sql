@@ -1,20 +1,23 @@
 -- Documents and their chunks are read by their owner only (including vector search) and written only by the
 -- system: ingestion triggers and the worker (service role). The one user action is reprocessing: setting the
--- status of one's own ready or failed document to queued (directly, or through reprocess_document).
+-- status of one's own ready or failed document to queued (directly, or through reprocess_document), which starts
+-- a new generation: chunks, results and older queued messages are dropped and one `extract` message is queued.
 begin;
-select plan(49);
+select plan(52);
 
 insert into auth.users (id, email) values
   ('11111111-1111-4111-8111-111111111111', 'owner@example.com'),
   ('22222222-2222-4222-8222-222222222222', 'stranger@example.com');
 insert into public.chats (id, owner_id, title) values
   ('c1000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 'Owner chat');
-insert into public.documents (id, owner_id, storage_path, name, chat_id, status, chunk_count, error) values
-  ('d1000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', '11111111-1111-4111-8111-111111111111/ready.txt', 'ready.txt', 'c1000000-0000-4000-8000-000000000001', 'ready', 2, null),
-  ('d2000000-0000-4000-8000-000000000002', '22222222-2222-4222-8222-222222222222', '22222222-2222-4222-8222-222222222222/secret.txt', 'secret.txt', null, 'ready', 1, null),
-  ('d3000000-0000-4000-8000-000000000003', '11111111-1111-4111-8111-111111111111', '11111111-1111-4111-8111-111111111111/queued.txt', 'queued.txt', null, 'queued', 0, null),
-  ('d4000000-0000-4000-8000-000000000004', '11111111-1111-4111-8111-111111111111', '11111111-1111-4111-8111-111111111111/failed.txt', 'failed.txt', null, 'failed', 0, 'could not parse'),
-  ('d5000000-0000-4000-8000-000000000005', '11111111-1111-4111-8111-111111111111', '11111111-1111-4111-8111-111111111111/processing.txt', 'processing.txt', null, 'processing', 0, null);
+-- Rows straight into the table (no Storage trigger), so no message is queued for them until a test does it.
+insert into public.documents (id, owner_id, storage_path, name, chat_id, status, chunk_count, error, error_code,
+                              attempts, page_count, embedder, embedding_dimensions, processed_at) values
+  ('d1000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', '11111111-1111-4111-8111-111111111111/ready.txt', 'ready.txt', 'c1000000-0000-4000-8000-000000000001', 'ready', 2, null, null, 1, 3, 'gte-small', 384, now()),
+  ('d2000000-0000-4000-8000-000000000002', '22222222-2222-4222-8222-222222222222', '22222222-2222-4222-8222-222222222222/secret.txt', 'secret.txt', null, 'ready', 1, null, null, 1, null, 'gte-small', 384, now()),
+  ('d3000000-0000-4000-8000-000000000003', '11111111-1111-4111-8111-111111111111', '11111111-1111-4111-8111-111111111111/queued.txt', 'queued.txt', null, 'queued', 0, null, null, 0, null, null, null, null),
+  ('d4000000-0000-4000-8000-000000000004', '11111111-1111-4111-8111-111111111111', '11111111-1111-4111-8111-111111111111/failed.txt', 'failed.txt', null, 'failed', 0, 'The file could not be read.', 'corrupt_file', 5, null, null, null, null),
+  ('d5000000-0000-4000-8000-000000000005', '11111111-1111-4111-8111-111111111111', '11111111-1111-4111-8111-111111111111/processing.txt', 'processing.txt', null, 'processing', 0, null, null, 1, null, null, null, null);
 -- The stranger's chunk is the exact match for the query vector below; the owner's are further away.
 insert into public.document_chunks (document_id, owner_id, chunk_index, content, token_count, embedding) values
   ('d1000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 0, 'owner chunk 0', 3,
@@ -106,17 +109,21 @@ select results_eq(
       from public.documents d where d.id = 'd1000000-0000-4000-8000-000000000001'$$,
   $$values ('ready'::text, 2, 2)$$,
   'the owner''s document and chunks are unchanged after the stranger''s and anon''s attempts');
-select is_empty($$select * from private.jobs where document_id = 'd1000000-0000-4000-8000-000000000001'$$,
-  'no job was queued by the denied reprocess attempts');
+select is_empty($$select * from pgmq.q_document_ingestion$$,
+  'no message was queued by the denied reprocess attempts');
+
+-- A message of the failed document's generation 0 is still queued (a retry that was waiting out its backoff).
+select pgmq.send('document_ingestion', jsonb_build_object('kind', 'document', 'document_id', 'd4000000-0000-4000-8000-000000000004',
+  'generation', 0, 'stage', 'embed', 'next_page', 1, 'next_chunk', 7));
 
 -- owner reprocesses ------------------------------------------------------------------------------------
 set local role authenticated;
 set local request.jwt.claims to '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}';
 
 select results_eq(
-  $$select id, status::text, chunk_count, processed_at from public.reprocess_document('d1000000-0000-4000-8000-000000000001')$$,
-  $$values ('d1000000-0000-4000-8000-000000000001'::uuid, 'queued'::text, 0, null::timestamptz)$$,
-  'the owner reprocesses a ready document: it is queued again with no chunks');
+  $$select id, status::text, generation, chunk_count, processed_at from public.reprocess_document('d1000000-0000-4000-8000-000000000001')$$,
+  $$values ('d1000000-0000-4000-8000-000000000001'::uuid, 'queued'::text, 1, 0, null::timestamptz)$$,
+  'the owner reprocesses a ready document: it is queued again, in generation 1, with no chunks');
 select is_empty($$select * from public.document_chunks where document_id = 'd1000000-0000-4000-8000-000000000001'$$,
   'reprocessing removes the old chunks');
 select results_eq(
@@ -124,9 +131,14 @@ select results_eq(
   $$values ('queued'::text)$$,
   'the owner reprocesses a failed document with a plain status update');
 select results_eq(
-  $$select status::text, error from public.documents where id = 'd4000000-0000-4000-8000-000000000004'$$,
-  $$values ('queued'::text, null::text)$$,
-  'reprocessing clears the error');
+  $$select status::text, generation, error, error_code, attempts from public.documents where id = 'd4000000-0000-4000-8000-000000000004'$$,
+  $$values ('queued'::text, 1, null::text, null::text, 0)$$,
+  'reprocessing clears the error and its code and the attempts, in a new generation');
+select results_eq(
+  $$select status::text, attempts, page_count, embedder, embedding_dimensions, progress, processed_at
+      from public.documents where id = 'd1000000-0000-4000-8000-000000000001'$$,
+  $$values ('queued'::text, 0, null::integer, null::text, null::integer, null::jsonb, null::timestamptz)$$,
+  'reprocessing forgets the page count, the embedder and its dimensions');
 select throws_ok($$select * from public.reprocess_document('d3000000-0000-4000-8000-000000000003')$$,
   'P0001', 'documents: document is queued and cannot be reprocessed yet', 'a queued document cannot be reprocessed');
 select throws_ok($$select * from public.reprocess_document('d5000000-0000-4000-8000-000000000005')$$,
@@ -140,10 +152,12 @@ select throws_ok($$select * from public.reprocess_document('dead0000-0000-4000-8
 
 set local role postgres;
 select results_eq(
-  $$select document_id, kind, status, payload from private.jobs order by document_id$$,
-  $$values ('d1000000-0000-4000-8000-000000000001'::uuid, 'process_document'::text, 'queued'::text, '{"document_id": "d1000000-0000-4000-8000-000000000001"}'::jsonb),
-           ('d4000000-0000-4000-8000-000000000004'::uuid, 'process_document'::text, 'queued'::text, '{"document_id": "d4000000-0000-4000-8000-000000000004"}'::jsonb)$$,
-  'each reprocessed document has exactly one queued process_document job');
+  $$select message, read_ct from pgmq.q_document_ingestion order by message ->> 'document_id'$$,
+  $$values ('{"kind": "document", "document_id": "d1000000-0000-4000-8000-000000000001", "generation": 1, "stage": "extract", "next_page": 1, "next_chunk": 0}'::jsonb, 0),
+           ('{"kind": "document", "document_id": "d4000000-0000-4000-8000-000000000004", "generation": 1, "stage": "extract", "next_page": 1, "next_chunk": 0}'::jsonb, 0)$$,
+  'each reprocessed document has exactly one fresh extract message of its new generation; the stale one is gone');
+select is_empty($$select * from pgmq.a_document_ingestion$$,
+  'the dropped message was deleted, not archived as a failure');
 select results_eq(
   $$select status::text, chunk_count from public.documents where id = 'd2000000-0000-4000-8000-000000000002'$$,
   $$values ('ready'::text, 1)$$,
@@ -157,6 +171,12 @@ select is((select count(*)::int from public.documents), 5, 'the service role rea
 select lives_ok(
   $$update public.documents set status = 'processing', updated_at = now() where id = 'd2000000-0000-4000-8000-000000000002'$$,
   'the service role sets a document''s status');
+select results_eq(
+  $$select d.status::text, d.generation, d.chunk_count,
+           (select count(*)::int from pgmq.q_document_ingestion q where q.message ->> 'document_id' = d.id::text)
+      from public.documents d where d.id = 'd2000000-0000-4000-8000-000000000002'$$,
+  $$values ('processing'::text, 0, 1, 0)$$,
+  'a status change by the service role (the worker) is not a reprocess request: nothing is reset or queued');
 select lives_ok(
   $$insert into public.document_chunks (document_id, owner_id, chunk_index, content, token_count, embedding)
     values ('d2000000-0000-4000-8000-000000000002', '22222222-2222-4222-8222-222222222222', 1, 'stranger chunk 1', 3, array_fill(0.5::real, array[384])::extensions.vector)$$,

@@ -1,13 +1,25 @@
 -- Rules every migration must keep, checked on the catalog so that a new table, function or policy that
--- forgets one fails here: RLS everywhere, pinned search_path, no definer function reachable by anon, an
--- unreachable `private` schema, the exact privilege surface of anon and authenticated, and policy hygiene.
+-- forgets one fails here: RLS everywhere, pinned search_path, no definer function reachable by anon or in an
+-- exposed schema, an unreachable `private` schema (and queue, and Vault), the worker's RPCs for the service role
+-- only, the exact privilege surface of anon and authenticated, and policy hygiene.
 begin;
-select plan(29);
+select plan(40);
 
 select tables_are('public',
   array['plans', 'subscriptions', 'chats', 'chat_messages', 'documents', 'document_chunks', 'user_daily_usage', 'movies'],
   'public has exactly the tested tables (a new table needs its tests here and in its own file)');
-select tables_are('private', array['jobs', 'stripe_events'], 'private has exactly the queue and the Stripe event log');
+select tables_are('private', array['stripe_events'], 'private has exactly the Stripe event log (the queue is pgmq''s now)');
+select functions_are('public',
+  array['consume_daily_request', 'ingestion_ack', 'ingestion_claim', 'ingestion_fail', 'ingestion_reembed_stale',
+        'ingestion_save_chunks', 'ingestion_save_embeddings', 'match_document_chunks', 'movies_released_since', 'reprocess_document'],
+  'public has exactly the tested functions (a new function needs its tests and a line here)');
+select functions_are('private',
+  array['continue_ingestion', 'create_document_for_object', 'drop_ingestion_messages', 'enforce_document_quota',
+        'enqueue_document', 'held_document', 'kick_worker', 'on_document_deleted', 'on_document_status_change',
+        'on_documents_object_change', 'on_user_deleted', 'plan_for', 'reembed_document', 'requeue_document', 'send_ingestion'],
+  'private has exactly the tested functions');
+select triggers_are('public', 'documents', array['enforce_document_quota', 'on_document_deleted', 'on_document_status_change'],
+  'documents has exactly its quota, deletion and status triggers');
 
 -- row-level security -----------------------------------------------------------------------------------------
 select is_empty(
@@ -64,9 +76,41 @@ select is_empty(
 select ok(
   not (select p.prosecdef from pg_catalog.pg_proc p where p.oid = 'public.reprocess_document(uuid)'::regprocedure),
   'reprocess_document is security invoker: it changes only what the caller may change');
-select ok(
-  not pg_catalog.has_function_privilege('public', 'private.requeue_document(uuid)', 'execute'),
-  'functions created in private are not executable by PUBLIC by default');
+select is_empty(
+  $$select p.oid::regprocedure::text from pg_catalog.pg_proc p
+     where p.pronamespace = 'private'::regnamespace
+       and (p.proacl is null or exists (select 1 from pg_catalog.aclexplode(p.proacl) a
+                                         where a.grantee = 0 and a.privilege_type = 'EXECUTE'))$$,
+  'no function in private is executable by PUBLIC');
+select results_eq(
+  $$select p.proname::text collate "default", r.role from pg_catalog.pg_proc p
+      cross join (values ('public'), ('anon'), ('authenticated'), ('service_role')) r (role)
+     where p.pronamespace = 'public'::regnamespace and p.proname like 'ingestion\_%'
+       and pg_catalog.has_function_privilege(r.role, p.oid, 'execute')
+     order by 1, 2$$,
+  $$values ('ingestion_ack'::text, 'service_role'::text), ('ingestion_claim', 'service_role'), ('ingestion_fail', 'service_role'),
+           ('ingestion_reembed_stale', 'service_role'), ('ingestion_save_chunks', 'service_role'), ('ingestion_save_embeddings', 'service_role')$$,
+  'the worker''s ingestion_* functions are executable by the service role only');
+select results_eq(
+  $$select p.proname::text collate "default" from pg_catalog.pg_proc p
+     where p.pronamespace = 'public'::regnamespace and pg_catalog.has_function_privilege('authenticated', p.oid, 'execute')
+     order by 1$$,
+  array['match_document_chunks', 'movies_released_since', 'reprocess_document'],
+  'a signed-in user may call exactly match_document_chunks, movies_released_since and reprocess_document');
+select results_eq(
+  $$select p.proname::text collate "default" from pg_catalog.pg_proc p
+     where p.pronamespace = 'public'::regnamespace and pg_catalog.has_function_privilege('service_role', p.oid, 'execute')
+       and not pg_catalog.has_function_privilege('authenticated', p.oid, 'execute')
+     order by 1$$,
+  array['consume_daily_request', 'ingestion_ack', 'ingestion_claim', 'ingestion_fail', 'ingestion_reembed_stale',
+        'ingestion_save_chunks', 'ingestion_save_embeddings'],
+  'the functions in public for the server alone are exactly the daily count and the worker''s ingestion_* RPCs');
+select results_eq(
+  $$select p.proname::text collate "default" from pg_catalog.pg_proc p
+     where p.pronamespace = 'private'::regnamespace and pg_catalog.has_function_privilege('service_role', p.oid, 'execute')
+     order by 1$$,
+  array['continue_ingestion', 'drop_ingestion_messages', 'held_document', 'kick_worker', 'plan_for', 'reembed_document', 'send_ingestion'],
+  'in private the service role may call exactly what the worker''s RPCs call on its behalf');
 
 -- the private schema -----------------------------------------------------------------------------------------
 select ok(not pg_catalog.has_schema_privilege('anon', 'private', 'usage'), 'anon cannot use schema private');
@@ -79,10 +123,26 @@ select ok(
 select ok(pg_catalog.has_schema_privilege('service_role', 'private', 'usage'), 'the service role uses schema private');
 select is_empty(
   $$select c.oid::regclass::text, r.role from pg_catalog.pg_class c cross join (values ('anon'), ('authenticated')) r (role)
-     where c.relnamespace = 'private'::regnamespace and c.relkind in ('r', 'p', 'v', 'm', 'S')
+     where c.relnamespace in ('private'::regnamespace, 'pgmq'::regnamespace, 'vault'::regnamespace) and c.relkind in ('r', 'p', 'v', 'm', 'S')
        and (pg_catalog.has_table_privilege(r.role, c.oid, 'select, insert, update, delete, truncate, references, trigger')
          or pg_catalog.has_any_column_privilege(r.role, c.oid, 'select, insert, update, references'))$$,
-  'anon and authenticated hold no privilege on anything in private');
+  'anon and authenticated hold no privilege on anything in private, in the queue (pgmq) or in Vault');
+select isnt_empty(
+  $$select 1 from pg_catalog.pg_class c where c.oid in ('pgmq.q_document_ingestion'::regclass, 'pgmq.a_document_ingestion'::regclass, 'vault.secrets'::regclass)$$,
+  '(the check above has the queue, its archive and Vault''s secrets to inspect)');
+
+-- the queue (pgmq), Vault and pg_cron ------------------------------------------------------------------------------
+select is_empty(
+  $$select n.nspname::text, r.role from pg_catalog.pg_namespace n cross join (values ('public'), ('anon'), ('authenticated')) r (role)
+     where n.nspname in ('pgmq', 'vault', 'cron') and pg_catalog.has_schema_privilege(r.role, n.oid, 'usage, create')$$,
+  'neither PUBLIC nor anon nor a signed-in user may use schemas pgmq, vault or cron');
+select ok(
+  pg_catalog.has_schema_privilege('service_role', 'pgmq', 'usage')
+  and pg_catalog.has_table_privilege('service_role', 'pgmq.q_document_ingestion', 'select, insert, update, delete')
+  and pg_catalog.has_table_privilege('service_role', 'pgmq.a_document_ingestion', 'select, insert, update, delete')
+  and not pg_catalog.has_schema_privilege('service_role', 'pgmq', 'create'),
+  'the service role works the queue and its archive (it may not create objects in pgmq)');
+select hasnt_schema('pgmq_public', 'the queue is not exposed through the Data API (no pgmq_public schema)');
 
 -- the privilege surface of the API roles in public ------------------------------------------------------------
 select results_eq(
@@ -108,8 +168,8 @@ select results_eq(
      where grantee = 'authenticated' and table_schema = 'public' and privilege_type in ('INSERT', 'UPDATE')
      order by 1, 3, 2$$,
   $$values ('chat_messages'::text, 'chat_id'::text, 'INSERT'::text), ('chat_messages', 'content', 'INSERT'), ('chat_messages', 'role', 'INSERT'),
-           ('chats', 'title', 'INSERT'), ('chats', 'title', 'UPDATE'), ('documents', 'status', 'UPDATE')$$,
-  'the columns a signed-in user may write are exactly chat titles, a message''s chat, role and content, and a document''s status');
+           ('chats', 'id', 'INSERT'), ('chats', 'title', 'INSERT'), ('chats', 'title', 'UPDATE'), ('documents', 'status', 'UPDATE')$$,
+  'the columns a signed-in user may write are exactly a new chat''s id and title, a chat''s title, a message''s chat, role and content, and a document''s status');
 
 -- policies ---------------------------------------------------------------------------------------------------
 select is_empty(
