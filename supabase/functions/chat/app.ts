@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { ModelMessage } from 'ai';
 import { createFunctionApp } from '../_shared/app.ts';
+import { limitBody } from '../_shared/body.ts';
 import { fromDatabaseError, unwrap } from '../_shared/database-errors.ts';
 import type { Embedder } from '../_shared/embeddings/index.ts';
 import { ApiError } from '../_shared/errors.ts';
@@ -13,7 +14,7 @@ import { type Client, type UserRouteDeps, userRoute } from '../_shared/routes.ts
 import { answer } from './answer.ts';
 
 /** What the chat app needs: the caller's client (RLS) for everything they own; the service client only to count
- * questions and store answers, which users may not write. */
+ * questions and store answers, which users may not write, and to tell a chat id nobody has from another user's. */
 export interface ChatDeps extends UserRouteDeps {
   serviceClient: Client;
   llm: Llm;
@@ -117,19 +118,18 @@ export function createApp(deps: ChatDeps) {
       429: documentedError('daily_limit_reached, with limit, used and resets_at; Retry-After in seconds'),
     },
   });
-  app.use('/', async (c, next) => {
-    if (c.req.method === 'POST' && Number(c.req.header('content-length')) > MAX_BODY_BYTES) {
-      throw new ApiError(413, 'payload_too_large', 'The request body is larger than 1 MiB.');
-    }
-    await next();
-  });
+  // By its Content-Length, or counted as it arrives when it has none (a chunked body).
+  app.use('/', limitBody(MAX_BODY_BYTES, () => new ApiError(413, 'payload_too_large', 'The request body is larger than 1 MiB.')));
   app.openapi(ask, async (c) => {
     const body = c.req.valid('json');
     const text = questionOf(body.messages[body.messages.length - 1]);
     const supabase = c.var.supabase;
     const user = c.var.user;
-    const chat = await ensureChat(supabase, body.id, text);
+    // Ownership first (another user's chat is 404 and costs nothing), then the count, and only then a new chat
+    // is created: a refused question leaves nothing behind.
+    const existing = await findChat(supabase, deps.serviceClient, body.id);
     await countQuestion(deps.serviceClient, user.id);
+    const chat = existing ?? (await createChat(supabase, body.id, text));
     unwrap(await supabase.from('chat_messages').insert({ chat_id: chat.id, role: 'user', content: text }));
     const history = await historyOf(supabase, chat.id);
     const scope = body.document_ids
@@ -263,13 +263,30 @@ function questionOf(message: z.infer<typeof UIMessageSchema>): string {
   return text;
 }
 
-/** The caller's chat with this id, created (titled after the question) when it does not exist yet. */
-async function ensureChat(supabase: Client, id: string, question: string): Promise<{ id: string }> {
-  const existing = unwrap(await supabase.from('chats').select('id').eq('id', id).maybeSingle());
-  if (existing) return existing;
+/**
+ * The caller's chat with this id, or null when no chat has the id yet; 404 when it is another user's (RLS hides it
+ * from the caller, so the service client tells a taken id from a free one; nothing about that chat is read).
+ */
+async function findChat(supabase: Client, service: Client, id: string): Promise<{ id: string } | null> {
+  const own = unwrap(await supabase.from('chats').select('id').eq('id', id).maybeSingle());
+  if (own) return own;
+  const { count, error } = await service.from('chats').select('id', { count: 'exact', head: true }).eq('id', id);
+  if (error) throw fromDatabaseError(error);
+  if ((count ?? 0) > 0) throw chatNotFound(id);
+  return null;
+}
+
+/** Creates the caller's chat with this id, titled after the question. */
+async function createChat(supabase: Client, id: string, question: string): Promise<{ id: string }> {
   const title = question.length > 60 ? `${question.slice(0, 59).trimEnd()}…` : question;
-  // A taken id belongs to someone else (RLS hid it): the same answer as for any chat that is not yours.
-  return unwrap(await supabase.from('chats').insert({ id, title }).select('id').single(), { '23505': () => chatNotFound(id) });
+  const { data, error } = await supabase.from('chats').insert({ id, title }).select('id').single();
+  if (!error) return data;
+  if (error.code !== '23505') throw fromDatabaseError(error);
+  // Taken since we looked: by a question sent at the same time in the same new chat (then it is the caller's and
+  // RLS shows it), or, in theory, by another user (then it stays hidden: 404 as for any chat that is not yours).
+  const raced = unwrap(await supabase.from('chats').select('id').eq('id', id).maybeSingle());
+  if (!raced) throw chatNotFound(id);
+  return raced;
 }
 
 async function mustFindChat(supabase: Client, id: string): Promise<void> {
