@@ -49,6 +49,11 @@ declare
   vector_ids uuid[];
   semantic_ids bigint[];
   few boolean;
+  words text[];
+  all_words tsquery;
+  any_word tsquery;
+  lexical_ids bigint[];
+  lexical_ranks real[];
 begin
   if match_count not between 1 and 50 then
     raise exception 'match_document_chunks: match_count must be between 1 and 50' using errcode = '22023';
@@ -85,39 +90,47 @@ begin
     end if;
   end if;
 
-  return query
-  with semantic as (
-    select s.id, s.rank
-      from pg_catalog.unnest(coalesce(semantic_ids, '{}')) with ordinality s (id, rank)
-  ),
-  lexical as (
-    select l.id, pg_catalog.row_number() over (order by l.text_rank desc, l.id) as rank, l.text_rank
+  -- The question's words, stemmed, stop words dropped. Passages with all of them rank first, then passages with
+  -- any (a question rarely repeats a passage's wording); the second tier ranks at most 500 matches, so a very
+  -- common word cannot make ranking scan the whole table. Computed here, as values, so the GIN index serves both.
+  select pg_catalog.array_agg(pg_catalog.quote_literal(w)) into words
+    from pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('english'::regconfig, coalesce(query_text, '')))) w;
+  if words is not null then
+    all_words := pg_catalog.to_tsquery('english'::regconfig, pg_catalog.array_to_string(words, ' & '));
+    any_word := pg_catalog.to_tsquery('english'::regconfig, pg_catalog.array_to_string(words, ' | '));
+    select pg_catalog.array_agg(l.id order by l.tier, l.text_rank desc, l.id),
+           pg_catalog.array_agg(l.text_rank order by l.tier, l.text_rank desc, l.id)
+      into lexical_ids, lexical_ranks
       from (
-        select c.id, pg_catalog.ts_rank_cd(c.fts, q.query) as text_rank
-          from public.document_chunks c,
-               -- Any of the question's words (stemmed, stop words dropped), not all of them: a question rarely
-               -- repeats a passage's wording, and ts_rank_cd ranks passages with more of them higher.
-               (select pg_catalog.to_tsquery('english'::regconfig, coalesce(pg_catalog.string_agg(pg_catalog.quote_literal(w), ' | '), ''))
-                  from pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('english'::regconfig, coalesce(query_text, '')))) w) q (query)
-         where c.fts operator(pg_catalog.@@) q.query
-           and c.document_id = any (coalesce(scope_ids, '{}'))
-         order by 2 desc, 1
-         limit candidates
-      ) l
-  ),
-  fused as (
-    select coalesce(s.id, l.id) as id, l.text_rank,
-           coalesce(1.0 / (rrf_k + s.rank), 0) + coalesce(1.0 / (rrf_k + l.rank), 0) as score
-      from semantic s full join lexical l on l.id = s.id
-  )
+        (select c.id, 0 as tier, pg_catalog.ts_rank_cd(c.fts, all_words) as text_rank
+           from public.document_chunks c
+          where c.fts operator(pg_catalog.@@) all_words and c.document_id = any (coalesce(scope_ids, '{}'))
+          order by 3 desc, 1
+          limit candidates)
+        union all
+        (select m.id, 1, pg_catalog.ts_rank_cd(m.fts, any_word)
+           from (select c.id, c.fts from public.document_chunks c
+                  where c.fts operator(pg_catalog.@@) any_word and not c.fts operator(pg_catalog.@@) all_words
+                    and c.document_id = any (coalesce(scope_ids, '{}'))
+                  limit 500) m
+          order by 3 desc, 1
+          limit candidates)
+      ) l;
+  end if;
+
+  -- Reciprocal rank fusion of the two lists; rows fetched by primary key.
+  lexical_ids := lexical_ids[1:candidates];
+  return query
   select c.id, c.document_id, d.name, c.chunk_index, c.content, c.metadata,
          case when c.embedding is not null and query_embedding is not null
               then 1 - (c.embedding operator(extensions.<=>) query_embedding) end,
-         f.text_rank, f.score::double precision
-    from fused f
-    join public.document_chunks c on c.id = f.id
+         lexical_ranks[pg_catalog.array_position(lexical_ids, c.id)],
+         (coalesce(1.0 / (rrf_k + pg_catalog.array_position(semantic_ids, c.id)), 0)
+          + coalesce(1.0 / (rrf_k + pg_catalog.array_position(lexical_ids, c.id)), 0))::double precision
+    from public.document_chunks c
     join public.documents d on d.id = c.document_id
-   order by f.score desc, c.id
+   where c.id = any (coalesce(semantic_ids, '{}') || coalesce(lexical_ids, '{}'))
+   order by 9 desc, 1
    limit match_count;
 end
 $$;
