@@ -4,6 +4,7 @@
  */
 const BENCHMARKS: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
   ingest: () => import('./ingest.ts'),
+  chat: () => import('./chat.ts'),
   rest: () => import('./rest.ts'),
   upload: () => import('./upload.ts'),
   search: () => import('./search.ts'),

@@ -114,6 +114,8 @@ export async function run(args: string[]): Promise<void> {
       const loaded = performance.now();
       process.stderr.write('search: building the HNSW index…\n');
       await db.query('create index document_chunks_embedding_idx on public.document_chunks using hnsw (embedding extensions.vector_cosine_ops)');
+      // As the worker keeps it: search picks its plan by how many chunks the caller's documents have.
+      await db.query('update public.documents d set chunk_count = (select count(*) from public.document_chunks c where c.document_id = d.id)');
       await db.query('analyze public.document_chunks');
       const built = performance.now();
       const actualSmall = (await db.query<{ n: number }>('select count(*)::int as n from public.document_chunks where owner_id = $1', [small])).rows[0].n;

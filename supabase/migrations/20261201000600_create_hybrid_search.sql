@@ -71,9 +71,9 @@ begin
      and (match_document_chunks.chat_id is null or d.chat_id = match_document_chunks.chat_id);
 
   if query_embedding is not null and vector_ids is not null then
-    select pg_catalog.count(*) < 5000 into few
-      from (select 1 from public.document_chunks c
-             where c.document_id = any (vector_ids) and c.embedding is not null limit 5000) sample;
+    -- Counted from the documents' chunk counts (kept by the worker), not by reading chunks.
+    select coalesce(pg_catalog.sum(d.chunk_count), 0) < 5000 into few
+      from public.documents d where d.id = any (vector_ids);
     if few then
       -- `+ 0` keeps the planner off the HNSW index: an exact ranking of the caller's few rows.
       select pg_catalog.array_agg(v.id order by v.distance) into semantic_ids
@@ -91,7 +91,7 @@ begin
   end if;
 
   -- The question's words, stemmed, stop words dropped. Passages with all of them rank first, then passages with
-  -- any (a question rarely repeats a passage's wording); the second tier ranks at most 500 matches, so a very
+  -- any (a question rarely repeats a passage's wording); the second tier ranks at most 200 matches, so a very
   -- common word cannot make ranking scan the whole table. Computed here, as values, so the GIN index serves both.
   select pg_catalog.array_agg(pg_catalog.quote_literal(w)) into words
     from pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('english'::regconfig, coalesce(query_text, '')))) w;
@@ -112,7 +112,7 @@ begin
            from (select c.id, c.fts from public.document_chunks c
                   where c.fts operator(pg_catalog.@@) any_word and not c.fts operator(pg_catalog.@@) all_words
                     and c.document_id = any (coalesce(scope_ids, '{}'))
-                  limit 500) m
+                  limit 200) m
           order by 3 desc, 1
           limit candidates)
       ) l;

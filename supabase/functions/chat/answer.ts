@@ -5,6 +5,7 @@ import type { Embedder } from '../_shared/embeddings/index.ts';
 import { citedSourceIds, formatSources, type Llm, type PromptSource } from '../_shared/llm/index.ts';
 import { errorFields, type Logger } from '../_shared/log.ts';
 import type { Client } from '../_shared/routes.ts';
+import type { ServerTiming } from './timing.ts';
 
 /** One retrieved chunk, as `match_document_chunks` returns it. */
 export interface Hit {
@@ -71,9 +72,11 @@ const CONDENSE = [
  * only ever point at the caller's documents. The answer is stored when the stream ends: complete, `stopped`
  * (the client went away: the model request is aborted) or `failed`, with what was generated.
  */
-export async function answer(deps: AnswerDeps, supabase: Client, question: Question): Promise<Response> {
+export async function answer(deps: AnswerDeps, supabase: Client, question: Question, timing?: ServerTiming): Promise<Response> {
   const query = await standaloneQuestion(deps, question);
+  timing?.mark('condense');
   const [embedding] = await deps.embedder.embed([query]);
+  timing?.mark('embed');
   const hits = unwrap(
     await supabase.rpc('match_document_chunks', {
       query_embedding: JSON.stringify(embedding),
@@ -84,6 +87,7 @@ export async function answer(deps: AnswerDeps, supabase: Client, question: Quest
       ...(question.scope && 'chatId' in question.scope ? { chat_id: question.scope.chatId } : {}),
     }),
   ) as Hit[];
+  timing?.mark('search');
   const sources: PromptSource[] = hits.map((hit, i) => ({
     id: i + 1,
     document: hit.document_name,

@@ -12,6 +12,7 @@ import { documentedError, intQueryParam } from '../_shared/openapi.ts';
 import { currentPlan } from '../_shared/plans.ts';
 import { type Client, type UserRouteDeps, userRoute } from '../_shared/routes.ts';
 import { answer } from './answer.ts';
+import { ServerTiming } from './timing.ts';
 
 /** What the chat app needs: the caller's client (RLS) for everything they own; the service client only to count
  * questions and store answers, which users may not write, and to tell a chat id nobody has from another user's. */
@@ -125,26 +126,27 @@ export function createApp(deps: ChatDeps) {
     const text = questionOf(body.messages[body.messages.length - 1]);
     const supabase = c.var.supabase;
     const user = c.var.user;
-    // Ownership first (another user's chat is 404 and costs nothing), then the count, and only then a new chat
-    // is created: a refused question leaves nothing behind.
-    const existing = await findChat(supabase, deps.serviceClient, body.id);
+    const timing = new ServerTiming();
+    // Reads keyed on the chat id, at once: is it the caller's (another user's chat is 404 and costs nothing), what
+    // came before the question, and which documents the chat searches.
+    const [existing, history, attached] = await Promise.all([
+      findChat(supabase, deps.serviceClient, body.id),
+      historyOf(supabase, body.id),
+      body.document_ids ? false : hasAttachedDocuments(supabase, body.id),
+    ]);
+    timing.mark('chat');
+    // Then the count, and only then a new chat is created: a refused question leaves nothing behind.
     await countQuestion(deps.serviceClient, user.id);
+    timing.mark('count');
     const chat = existing ?? (await createChat(supabase, body.id, text));
-    unwrap(await supabase.from('chat_messages').insert({ chat_id: chat.id, role: 'user', content: text }));
-    const history = await historyOf(supabase, chat.id);
-    const scope = body.document_ids
-      ? { documentIds: body.document_ids }
-      : (await hasAttachedDocuments(supabase, chat.id))
-        ? { chatId: chat.id }
-        : undefined;
-    const response = await answer(answerDeps, supabase, {
-      chatId: chat.id,
-      userId: user.id,
-      text,
-      history,
-      scope,
-      signal: c.req.raw.signal,
-    });
+    timing.mark('create');
+    const scope = body.document_ids ? { documentIds: body.document_ids } : attached ? { chatId: chat.id } : undefined;
+    // The question is stored while it is searched for; the answer, stored last, always comes after it.
+    const [, response] = await Promise.all([
+      supabase.from('chat_messages').insert({ chat_id: chat.id, role: 'user', content: text }).then(unwrap),
+      answer(answerDeps, supabase, { chatId: chat.id, userId: user.id, text, history, scope, signal: c.req.raw.signal }, timing),
+    ]);
+    response.headers.set('server-timing', timing.header());
     response.headers.set('x-chat-id', chat.id);
     return response as never;
   });
@@ -311,14 +313,12 @@ async function countQuestion(service: Client, userId: string): Promise<void> {
   }
 }
 
-/** The chat's last messages before the question, oldest first, as model messages. */
+/** The chat's last messages (before the question, which is stored after this read), oldest first. */
 async function historyOf(supabase: Client, chatId: string): Promise<ModelMessage[]> {
   const rows = unwrap(
-    await supabase.from('chat_messages').select('role, content, status').eq('chat_id', chatId).order('id', { ascending: false }).limit(HISTORY_MESSAGES + 1),
+    await supabase.from('chat_messages').select('role, content, status').eq('chat_id', chatId).order('id', { ascending: false }).limit(HISTORY_MESSAGES),
   );
-  // The newest row is the question just stored.
   return rows
-    .slice(1)
     .reverse()
     .filter((row) => row.content !== '' && (row.role === 'user' || row.role === 'assistant'))
     .map((row) => ({ role: row.role as 'user' | 'assistant', content: row.content }));

@@ -256,7 +256,10 @@ describe('POST /functions/v1/chat refuses', () => {
     await expectNothingWritten();
   });
 
-  it('a body over 1 MiB sent without a length (chunked): 413 payload_too_large, while a smaller one is answered', async () => {
+  // Retried: on a loaded machine the lite stack's gateway (@hono/node-server) sometimes closes the socket while a
+  // chunked body the function refused is still arriving (it drains unread bodies for 500 ms only); the client
+  // then sees "other side closed" instead of the 413. Hosted Kong buffers request bodies, so it cannot happen there.
+  it('a body over 1 MiB sent without a length (chunked): 413 payload_too_large, while a smaller one is answered', { retry: 2 }, async () => {
     /** POSTs the body in 64 KiB chunks without a Content-Length, as a streaming client does. */
     const postChunked = (body: unknown) => {
       const bytes = new TextEncoder().encode(JSON.stringify(body));
