@@ -27,6 +27,12 @@ const JwksSchema = z.string().transform((text, ctx) => {
 const Secret = z.string().min(16, 'must be at least 16 characters');
 
 /**
+ * An optional variable for which a blank value counts as unset: a line such as `LLM_API_KEY=` in an .env
+ * template means "not set", not "set to nothing".
+ */
+export const optionalVar = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+/**
  * The variables every function receives from the platform (hosted Supabase, `supabase start`, the lite stack),
  * plus the optional ones `_shared/auth.ts` understands. Functions extend it with their own secrets.
  */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EnvError } from '../env.ts';
+import { EnvError, optionalVar } from '../env.ts';
 import { EMBEDDING_DIMENSIONS } from './types.ts';
 
 /** The embedders `EMBEDDINGS_PROVIDER` can choose. */
@@ -11,9 +11,6 @@ export type EmbeddingProvider = (typeof EMBEDDING_PROVIDERS)[number];
 /** The OpenAI API; any OpenAI-compatible server (Ollama, vLLM, LM Studio, a gateway) can replace it. */
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
-// A blank line such as `EMBEDDINGS_API_KEY=` in an .env template means "not set", not "set to nothing".
-const blankIsUnset = (value: unknown) => (value === '' ? undefined : value);
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankIsUnset, schema.optional());
 
 /**
  * The `EMBEDDINGS_*` variables. Functions that embed merge it into their schema, then derive the config:
@@ -21,29 +18,29 @@ const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankIsUnset, 
  */
 export const EmbeddingsEnvSchema = z.object({
   /** Which embedder: `hash` (default, dev-only), `openai`, `supabase` or `local`. */
-  EMBEDDINGS_PROVIDER: optional(z.enum(EMBEDDING_PROVIDERS, { error: `expected one of ${EMBEDDING_PROVIDERS.join(', ')}` })),
+  EMBEDDINGS_PROVIDER: optionalVar(z.enum(EMBEDDING_PROVIDERS, { error: `expected one of ${EMBEDDING_PROVIDERS.join(', ')}` })),
   /** Optional statement of the width; only 384 is accepted, because the database column is `vector(384)`. */
-  EMBEDDINGS_DIMENSIONS: optional(
+  EMBEDDINGS_DIMENSIONS: optionalVar(
     z.coerce
       .number()
       .refine((n) => n === EMBEDDING_DIMENSIONS, `must be ${EMBEDDING_DIMENSIONS}: document_chunks.embedding is vector(${EMBEDDING_DIMENSIONS})`),
   ),
   /** `openai`: the model name, e.g. `text-embedding-3-small` or Ollama's `all-minilm`. */
-  EMBEDDINGS_MODEL: optional(z.string().trim().min(1)),
+  EMBEDDINGS_MODEL: optionalVar(z.string().trim().min(1)),
   /** `openai`: base URL of an OpenAI-compatible API; default {@link DEFAULT_OPENAI_BASE_URL}. */
-  EMBEDDINGS_BASE_URL: optional(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:11434/v1' })),
+  EMBEDDINGS_BASE_URL: optionalVar(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:11434/v1' })),
   /** `openai`: bearer token; required for api.openai.com, optional elsewhere (e.g. Ollama). */
-  EMBEDDINGS_API_KEY: optional(z.string().min(1)),
+  EMBEDDINGS_API_KEY: optionalVar(z.string().min(1)),
   /** `openai`: send `dimensions: 384` (default true); set false for servers that reject the field. */
-  EMBEDDINGS_SEND_DIMENSIONS: optional(z.stringbool()),
+  EMBEDDINGS_SEND_DIMENSIONS: optionalVar(z.stringbool()),
   /** Texts per request (`openai`, default 128) or per model run (`local`, default 8). */
-  EMBEDDINGS_BATCH_SIZE: optional(z.coerce.number().int().min(1).max(2048)),
+  EMBEDDINGS_BATCH_SIZE: optionalVar(z.coerce.number().int().min(1).max(2048)),
   /** `openai`: retries of a request after 429, 5xx or a network error (default 2). */
-  EMBEDDINGS_MAX_RETRIES: optional(z.coerce.number().int().min(0).max(10)),
+  EMBEDDINGS_MAX_RETRIES: optionalVar(z.coerce.number().int().min(0).max(10)),
   /** `local`: directory of a downloaded model (`tokenizer.json`, `tokenizer_config.json`, `onnx/model.onnx`). */
-  EMBEDDINGS_MODEL_DIR: optional(z.string().min(1)),
+  EMBEDDINGS_MODEL_DIR: optionalVar(z.string().min(1)),
   /** `local`: the `.onnx` file inside the directory, when not one of the usual names. */
-  EMBEDDINGS_MODEL_FILE: optional(z.string().min(1)),
+  EMBEDDINGS_MODEL_FILE: optionalVar(z.string().min(1)),
 });
 
 /** The raw variables as parsed by {@link EmbeddingsEnvSchema}. */

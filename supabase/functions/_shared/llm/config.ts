@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EnvError } from '../env.ts';
+import { EnvError, optionalVar } from '../env.ts';
 
 /** The chat models `LLM_PROVIDER` can choose. */
 export const LLM_PROVIDERS = ['extractive', 'openai'] as const;
@@ -10,9 +10,6 @@ export type LlmProvider = (typeof LLM_PROVIDERS)[number];
 /** The OpenAI API; any OpenAI-compatible chat-completions server (Ollama, vLLM, OpenRouter, LM Studio) can replace it. */
 export const DEFAULT_LLM_BASE_URL = 'https://api.openai.com/v1';
 
-// A blank line such as `LLM_API_KEY=` in an .env template means "not set", not "set to nothing".
-const blankIsUnset = (value: unknown) => (value === '' ? undefined : value);
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankIsUnset, schema.optional());
 
 /**
  * The `LLM_*` variables. Functions that chat merge it into their schema, then derive the config:
@@ -20,21 +17,21 @@ const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankIsUnset, 
  */
 export const LlmEnvSchema = z.object({
   /** Which chat model: `extractive` (default, offline and dev-only) or `openai` (any OpenAI-compatible API). */
-  LLM_PROVIDER: optional(z.enum(LLM_PROVIDERS, { error: `expected one of ${LLM_PROVIDERS.join(', ')}` })),
+  LLM_PROVIDER: optionalVar(z.enum(LLM_PROVIDERS, { error: `expected one of ${LLM_PROVIDERS.join(', ')}` })),
   /** `openai`: base URL of an OpenAI-compatible API; default {@link DEFAULT_LLM_BASE_URL}. */
-  LLM_BASE_URL: optional(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:11434/v1' })),
+  LLM_BASE_URL: optionalVar(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:11434/v1' })),
   /** `openai`: bearer token; required for api.openai.com, optional elsewhere (e.g. Ollama). */
-  LLM_API_KEY: optional(z.string().min(1)),
+  LLM_API_KEY: optionalVar(z.string().min(1)),
   /** `openai`: the model that writes answers, e.g. `gpt-4o-mini` or Ollama's `llama3.2`. */
-  LLM_MODEL: optional(z.string().trim().min(1)),
+  LLM_MODEL: optionalVar(z.string().trim().min(1)),
   /** `openai`: the model that rewrites follow-up questions into standalone ones; default `LLM_MODEL`. */
-  LLM_CONDENSE_MODEL: optional(z.string().trim().min(1)),
+  LLM_CONDENSE_MODEL: optionalVar(z.string().trim().min(1)),
   /** `openai`: cap on the tokens of one answer (`max_tokens`); default the server's. */
-  LLM_MAX_OUTPUT_TOKENS: optional(z.coerce.number().int().min(1)),
+  LLM_MAX_OUTPUT_TOKENS: optionalVar(z.coerce.number().int().min(1)),
   /** `openai`: sampling temperature, 0 to 2; default the server's. */
-  LLM_TEMPERATURE: optional(z.coerce.number().min(0).max(2)),
+  LLM_TEMPERATURE: optionalVar(z.coerce.number().min(0).max(2)),
   /** Per-request timeout in milliseconds for a model call; default none (the platform's wall clock still applies). */
-  LLM_TIMEOUT_MS: optional(
+  LLM_TIMEOUT_MS: optionalVar(
     z.coerce.number().int().min(1).max(400_000, 'must be at most 400000: edge functions stop after 400 s of wall clock'),
   ),
 });
