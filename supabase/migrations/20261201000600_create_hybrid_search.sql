@@ -55,11 +55,14 @@ declare
   lexical_ids bigint[];
   lexical_ranks real[];
 begin
-  if match_count not between 1 and 50 then
+  if match_count is null or match_count not between 1 and 50 then
     raise exception 'match_document_chunks: match_count must be between 1 and 50' using errcode = '22023';
   end if;
-  if candidates not between match_count and 200 then
+  if candidates is null or candidates not between match_count and 200 then
     raise exception 'match_document_chunks: candidates must be between match_count and 200' using errcode = '22023';
+  end if;
+  if rrf_k is null or rrf_k < 1 then
+    raise exception 'match_document_chunks: rrf_k must be at least 1' using errcode = '22023';
   end if;
   -- The documents searched (RLS: only the caller's): all of them, the ones given, or the ones attached to a chat;
   -- for the vector part only those embedded by the same model, since only their vectors are comparable.
@@ -96,8 +99,9 @@ begin
   select pg_catalog.array_agg(pg_catalog.quote_literal(w)) into words
     from pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('english'::regconfig, coalesce(query_text, '')))) w;
   if words is not null then
-    all_words := pg_catalog.to_tsquery('english'::regconfig, pg_catalog.array_to_string(words, ' & '));
-    any_word := pg_catalog.to_tsquery('english'::regconfig, pg_catalog.array_to_string(words, ' | '));
+    -- The words are stems already: cast, not `to_tsquery`, which would stem them again ('univers' → 'univ').
+    all_words := pg_catalog.array_to_string(words, ' & ')::tsquery;
+    any_word := pg_catalog.array_to_string(words, ' | ')::tsquery;
     select pg_catalog.array_agg(l.id order by l.tier, l.text_rank desc, l.id),
            pg_catalog.array_agg(l.text_rank order by l.tier, l.text_rank desc, l.id)
       into lexical_ids, lexical_ranks
