@@ -5,6 +5,7 @@
 --   ingestion_save_embeddings  embeddings + the next slice's message, or the document ready
 --   ingestion_fail             retry later with backoff (set_vt), or archive and fail the document
 --   ingestion_ack              a message that is done (e.g. a user's files purged)
+--   ingestion_kick             wake another invocation when this one stops with work left
 --   ingestion_reembed_stale    queue ready documents embedded with another model for re-embedding
 -- A message whose document moved to a new generation (reprocessed, replaced) or went away is deleted unapplied.
 -- After 5 attempts at a slice the message is archived (kept in pgmq.a_document_ingestion) and the document fails.
@@ -88,18 +89,17 @@ begin
 end
 $$;
 
--- Queues the next message of the same document and generation (the held one was taken), and wakes the worker.
+-- Queues the next message of the same document and generation (the held one was taken). No kick: the worker
+-- that saved keeps claiming while its time lasts, and asks for a kick when it stops with work left
+-- (`ingestion_kick`); pg_cron covers a worker that died.
 create function private.continue_ingestion(doc public.documents, next jsonb)
 returns void
-language plpgsql
+language sql
 security invoker
 set search_path = ''
 as $$
-begin
-  perform pgmq.send('document_ingestion', next || pg_catalog.jsonb_build_object(
+  select pgmq.send('document_ingestion', next || pg_catalog.jsonb_build_object(
     'kind', 'document', 'document_id', doc.id, 'generation', doc.generation));
-  perform private.kick_worker();
-end
 $$;
 
 create function public.ingestion_save_chunks(
@@ -240,6 +240,16 @@ as $$
 $$;
 comment on function public.ingestion_ack(bigint) is 'Worker only: a message that is done.';
 
+create function public.ingestion_kick()
+returns bigint
+language sql
+security invoker
+set search_path = ''
+as $$
+  select private.kick_worker(only_if_due => true);
+$$;
+comment on function public.ingestion_kick() is 'Worker only: wake another worker invocation if a message is visible (the pg_net request id, or null).';
+
 create function public.ingestion_reembed_stale(embedder text, batch integer default 20)
 returns setof uuid
 language sql
@@ -261,6 +271,7 @@ revoke execute on function
   public.ingestion_save_embeddings(bigint, uuid, integer, jsonb, text, integer),
   public.ingestion_fail(bigint, uuid, integer, text, text, boolean),
   public.ingestion_ack(bigint),
+  public.ingestion_kick(),
   public.ingestion_reembed_stale(text, integer),
   private.held_document(bigint, uuid, integer, boolean),
   private.continue_ingestion(public.documents, jsonb)
@@ -271,6 +282,7 @@ grant execute on function
   public.ingestion_save_embeddings(bigint, uuid, integer, jsonb, text, integer),
   public.ingestion_fail(bigint, uuid, integer, text, text, boolean),
   public.ingestion_ack(bigint),
+  public.ingestion_kick(),
   public.ingestion_reembed_stale(text, integer)
   to service_role;
 -- What those RPCs call on the service role's behalf.

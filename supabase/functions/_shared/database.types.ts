@@ -164,6 +164,9 @@ isOneToOne: false
 "ingestion_fail":
 { Args: { "document_id": string,"error": string,"error_code": string,"generation": number,"msg_id": number,"retryable": boolean }; Returns: string
                            },
+"ingestion_kick":
+{ Args: Record<PropertyKey, never>; Returns: number
+                           },
 "ingestion_reembed_stale":
 { Args: { "batch"?: number,"embedder": string }; Returns: string[]
                            },

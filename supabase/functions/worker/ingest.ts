@@ -48,7 +48,7 @@ export async function extractSlice(
   }
   const bytes = await download(deps.supabase, document);
   const parsed = await parseDocument(bytes, document.mime_type ?? '');
-  const started = deps.now();
+  let started: number | undefined;
   const paged = parsed.pageCount !== undefined;
   const rows: ChunkRow[] = [];
   let next = { page: cursor.nextPage, chunk: cursor.nextChunk };
@@ -59,7 +59,10 @@ export async function extractSlice(
     const chunks = chunkSections(sections, { startIndex: paged ? cursor.nextChunk : 0 });
     for await (const chunk of chunks) {
       if (!paged && chunk.index < cursor.nextChunk) continue;
-      const full = deps.now() - started >= deps.limits.sliceMs || rows.length >= deps.limits.maxChunksPerSlice;
+      // The budget counts from the slice's first new chunk, and a slice always keeps at least that one (for a PDF,
+      // its whole page): however slow the machine, every slice makes progress.
+      started ??= deps.now();
+      const full = rows.length > 0 && (deps.now() - started >= deps.limits.sliceMs || rows.length >= deps.limits.maxChunksPerSlice);
       // PDFs stop only between pages, so the next slice can start at a page.
       if (full && (!paged || chunk.metadata.page !== lastPage)) {
         next = { page: chunk.metadata.page ?? next.page, chunk: chunk.index };

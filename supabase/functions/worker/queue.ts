@@ -122,6 +122,11 @@ export async function ack(client: Client, msgId: number): Promise<void> {
   unwrap(await client.rpc('ingestion_ack', { msg_id: msgId }));
 }
 
+/** Wakes another worker invocation through pg_net if a message is visible (this one is stopping). */
+export async function kick(client: Client): Promise<void> {
+  unwrap(await client.rpc('ingestion_kick'));
+}
+
 /** Queues ready documents embedded with another model for re-embedding; returns how many. */
 export async function reembedStale(client: Client, embedderId: string, batch: number): Promise<number> {
   return (unwrap(await client.rpc('ingestion_reembed_stale', { embedder: embedderId, batch })) ?? []).length;

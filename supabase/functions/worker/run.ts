@@ -4,7 +4,7 @@ import type { Client } from '../_shared/routes.ts';
 import { classify } from './failures.ts';
 import { embedSlice, extractSlice, type SliceLimits } from './ingest.ts';
 import { purgeUserFiles } from './purge.ts';
-import { ack, type Claimed, claim, fail, reembedStale } from './queue.ts';
+import { ack, type Claimed, claim, fail, kick, reembedStale } from './queue.ts';
 
 /** How one invocation works the queue. */
 export interface RunOptions extends SliceLimits {
@@ -59,7 +59,9 @@ export async function runWorker(deps: RunDeps, options: RunOptions): Promise<Run
     if (batch.length === 0) return report;
     report.handled.push(...(await Promise.all(batch.map((message) => handle(deps, options, message, now)))));
   } while (now() - started < options.budgetMs);
+  // Out of time with work left: saving a slice does not wake anyone, so this invocation hands over.
   report.stopped = 'budget';
+  await kick(deps.supabase);
   return report;
 }
 

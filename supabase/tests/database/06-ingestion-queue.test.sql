@@ -6,7 +6,7 @@
 -- document. Failures back off 10·2^(n−1) s and fail the document on the fifth attempt or when not retryable.
 -- pg_cron wakes the worker while work is due. Nobody but the service role reaches any of it.
 begin;
-select plan(121);
+select plan(123);
 
 insert into auth.users (id, email) values
   ('11111111-1111-4111-8111-111111111111', 'free@example.com'),
@@ -479,6 +479,8 @@ select results_eq($$select method::text, url, headers ->> 'Authorization' from n
   $$values ('POST'::text, 'https://pgtap-ref.supabase.co/functions/v1/worker'::text, 'Bearer sb_secret_pgtap'::text)$$,
   '... one POST to the worker function with the secret from Vault');
 select is(private.kick_worker(only_if_due => true), null, 'a kick still waiting to be sent is not doubled');
+delete from net.http_request_queue;
+select isnt(public.ingestion_kick(), null, 'ingestion_kick (a worker out of time handing over) posts while a message is visible');
 
 -- nobody but the service role reaches the queue, Vault or the worker's functions ---------------------------------------
 create temporary table queue_before on commit drop as select msg_id, read_ct, vt, message from pgmq.q_document_ingestion;
@@ -495,6 +497,8 @@ select throws_ok($$select public.ingestion_fail(1, 'd1000000-0000-4000-8000-0000
   '42501', 'permission denied for function ingestion_fail', 'a signed-in user cannot fail ingestion work');
 select throws_ok($$select public.ingestion_ack(1)$$,
   '42501', 'permission denied for function ingestion_ack', 'a signed-in user cannot acknowledge messages');
+select throws_ok($$select public.ingestion_kick()$$,
+  '42501', 'permission denied for function ingestion_kick', 'a signed-in user cannot wake the worker');
 select throws_ok($$select * from public.ingestion_reembed_stale('x')$$,
   '42501', 'permission denied for function ingestion_reembed_stale', 'a signed-in user cannot queue re-embedding');
 select throws_ok($$select * from pgmq.q_document_ingestion$$,

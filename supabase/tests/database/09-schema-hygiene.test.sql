@@ -10,7 +10,7 @@ select tables_are('public',
   'public has exactly the tested tables (a new table needs its tests here and in its own file)');
 select tables_are('private', array['stripe_events'], 'private has exactly the Stripe event log (the queue is pgmq''s now)');
 select functions_are('public',
-  array['consume_daily_request', 'ingestion_ack', 'ingestion_claim', 'ingestion_fail', 'ingestion_reembed_stale',
+  array['consume_daily_request', 'ingestion_ack', 'ingestion_claim', 'ingestion_fail', 'ingestion_kick', 'ingestion_reembed_stale',
         'ingestion_save_chunks', 'ingestion_save_embeddings', 'match_document_chunks', 'movies_released_since', 'reprocess_document'],
   'public has exactly the tested functions (a new function needs its tests and a line here)');
 select functions_are('private',
@@ -89,7 +89,7 @@ select results_eq(
        and pg_catalog.has_function_privilege(r.role, p.oid, 'execute')
      order by 1, 2$$,
   $$values ('ingestion_ack'::text, 'service_role'::text), ('ingestion_claim', 'service_role'), ('ingestion_fail', 'service_role'),
-           ('ingestion_reembed_stale', 'service_role'), ('ingestion_save_chunks', 'service_role'), ('ingestion_save_embeddings', 'service_role')$$,
+           ('ingestion_kick', 'service_role'), ('ingestion_reembed_stale', 'service_role'), ('ingestion_save_chunks', 'service_role'), ('ingestion_save_embeddings', 'service_role')$$,
   'the worker''s ingestion_* functions are executable by the service role only');
 select results_eq(
   $$select p.proname::text collate "default" from pg_catalog.pg_proc p
@@ -102,7 +102,7 @@ select results_eq(
      where p.pronamespace = 'public'::regnamespace and pg_catalog.has_function_privilege('service_role', p.oid, 'execute')
        and not pg_catalog.has_function_privilege('authenticated', p.oid, 'execute')
      order by 1$$,
-  array['consume_daily_request', 'ingestion_ack', 'ingestion_claim', 'ingestion_fail', 'ingestion_reembed_stale',
+  array['consume_daily_request', 'ingestion_ack', 'ingestion_claim', 'ingestion_fail', 'ingestion_kick', 'ingestion_reembed_stale',
         'ingestion_save_chunks', 'ingestion_save_embeddings'],
   'the functions in public for the server alone are exactly the daily count and the worker''s ingestion_* RPCs');
 select results_eq(
