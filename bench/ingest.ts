@@ -43,8 +43,8 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { createClient } from '@supabase/supabase-js';
 import { denoBinary } from '../stack/functions/deno.ts';
+import { proUserToken } from './users.ts';
 import { createStack, type Stack } from '../stack/index.ts';
 import { createEmbedder, type Embedder } from '../supabase/functions/_shared/embeddings/index.ts';
 import { chunkSections, embeddingTextOf } from '../supabase/functions/_shared/ingest/chunk.ts';
@@ -449,26 +449,6 @@ interface Ctx {
   elapsed: () => string;
 }
 
-/** A confirmed user on the Pro plan (50 MiB files, 1,000 documents), signed in with supabase-js. */
-async function proUserToken(stack: Stack): Promise<string> {
-  // Node 20 has no global WebSocket and supabase-js builds its realtime client eagerly; this never uses it.
-  const transport = ((globalThis as { WebSocket?: unknown }).WebSocket ??
-    class {
-      constructor() {
-        throw new Error('WebSocket is not available in this runtime');
-      }
-    }) as never;
-  const options = { auth: { persistSession: false, autoRefreshToken: false }, realtime: { transport } };
-  const email = `bench-ingest-${Date.now().toString(36)}@example.com`;
-  const password = 'bench-password-123';
-  const admin = createClient(stack.apiUrl, stack.keys.secret, options);
-  const created = await admin.auth.admin.createUser({ email, password, email_confirm: true });
-  if (created.error) throw created.error;
-  await stack.db.query("insert into public.subscriptions (user_id, plan_id, status) values ($1, 'pro', 'active')", [created.data.user.id]);
-  const signedIn = await createClient(stack.apiUrl, stack.keys.publishable, options).auth.signInWithPassword({ email, password });
-  if (signedIn.error) throw signedIn.error;
-  return signedIn.data.session.access_token;
-}
 
 /** Uploads a file through the `upload` function as the user, as a browser's FormData does; returns the 202 body. */
 async function upload(ctx: Ctx, name: string, bytes: Uint8Array, type: string): Promise<{ id: string; path: string }> {

@@ -2,7 +2,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createClient } from '@supabase/supabase-js';
+import { proUserToken } from './users.ts';
 import { createStack, type Stack } from '../stack/index.ts';
 
 /**
@@ -175,26 +175,6 @@ const CAP_MIB = 512;
 
 const mib = (bytes: number) => Number((bytes / 1024 / 1024).toFixed(1));
 
-/** A confirmed user on the Pro plan (50 MiB uploads), signed in with supabase-js. */
-async function proUserToken(stack: Stack): Promise<string> {
-  // Node 20 has no global WebSocket and supabase-js builds its realtime client eagerly; this never uses it.
-  const transport = ((globalThis as { WebSocket?: unknown }).WebSocket ??
-    class {
-      constructor() {
-        throw new Error('WebSocket is not available in this runtime');
-      }
-    }) as never;
-  const options = { auth: { persistSession: false, autoRefreshToken: false }, realtime: { transport } };
-  const email = `bench-${Date.now().toString(36)}@example.com`;
-  const password = 'bench-password-123';
-  const admin = createClient(stack.apiUrl, stack.keys.secret, options);
-  const created = await admin.auth.admin.createUser({ email, password, email_confirm: true });
-  if (created.error) throw created.error;
-  await stack.db.query("insert into public.subscriptions (user_id, plan_id, status) values ($1, 'pro', 'active')", [created.data.user.id]);
-  const signedIn = await createClient(stack.apiUrl, stack.keys.publishable, options).auth.signInWithPassword({ email, password });
-  if (signedIn.error) throw signedIn.error;
-  return signedIn.data.session.access_token;
-}
 
 /** Uploads `size` bytes of text, generated as they are sent, with a Content-Length; returns the status. */
 async function upload(stack: Stack, token: string, name: string, size: number): Promise<number> {
