@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EnvError, parseEnv, SupabaseEnvSchema } from '../../../../supabase/functions/_shared/env.ts';
 import { llmConfig, LlmEnvSchema } from '../../../../supabase/functions/_shared/llm/index.ts';
+import { envErrorOf } from '../../../helpers/env.ts';
 
 /** What an entry file does: parse the variables, then derive the config; both steps may throw EnvError. */
 function configFrom(source: Record<string, string | undefined>) {
@@ -8,13 +9,7 @@ function configFrom(source: Record<string, string | undefined>) {
 }
 
 function failure(source: Record<string, string | undefined>): EnvError {
-  try {
-    configFrom(source);
-  } catch (error) {
-    if (error instanceof EnvError) return error;
-    throw error;
-  }
-  throw new Error('expected an EnvError');
+  return envErrorOf(() => configFrom(source));
 }
 
 describe('llmConfig', () => {
