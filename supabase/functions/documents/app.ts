@@ -16,7 +16,17 @@ export interface DocumentsDeps extends UserRouteDeps {
   logger?: Logger;
 }
 
-const COLUMNS = 'id, name, storage_path, chat_id, status, error, mime_type, size_bytes, chunk_count, created_at, updated_at, processed_at';
+const COLUMNS =
+  'id, name, storage_path, chat_id, status, error, error_code, progress, mime_type, size_bytes, page_count, chunk_count, created_at, updated_at, processed_at';
+
+const ProgressSchema = z
+  .object({
+    stage: z.enum(['extracting', 'embedding']),
+    done: z.number().int(),
+    total: z.number().int().nullable().openapi({ description: 'Null while the total is not known yet (e.g. text before it is chunked).' }),
+    unit: z.enum(['pages', 'chunks']),
+  })
+  .openapi('DocumentProgress');
 
 export const DocumentSchema = z
   .object({
@@ -25,9 +35,12 @@ export const DocumentSchema = z
     path: z.string().openapi({ description: 'Object name in bucket `documents`: `{user_id}/{name}`.' }),
     chat_id: z.uuid().nullable(),
     status: z.enum(['queued', 'processing', 'ready', 'failed']),
-    error: z.string().nullable().openapi({ description: 'Why processing failed, when status is failed.' }),
+    error: z.string().nullable().openapi({ description: 'Why processing failed, when status is failed: a sentence for the owner.' }),
+    error_code: z.string().nullable().openapi({ description: 'A stable code for that failure, e.g. `corrupt_file` or `too_much_text`.' }),
+    progress: ProgressSchema.nullable().openapi({ description: 'While processing: how far it has got; null otherwise.' }),
     mime_type: z.string().nullable(),
     size_bytes: z.number().int().nullable(),
+    page_count: z.number().int().nullable().openapi({ description: 'Pages, for paged formats (PDF), once extracted.' }),
     chunk_count: z.number().int(),
     created_at: z.string(),
     updated_at: z.string(),
@@ -201,8 +214,13 @@ function notFoundFor(id: string): DatabaseErrorOverrides {
 }
 
 function toDocument(row: DocumentRow): z.infer<typeof DocumentSchema> {
-  const { storage_path, size_bytes, ...rest } = row;
-  return { ...rest, path: storage_path, size_bytes: size_bytes === null ? null : Number(size_bytes) };
+  const { storage_path, size_bytes, progress, ...rest } = row;
+  return {
+    ...rest,
+    path: storage_path,
+    size_bytes: size_bytes === null ? null : Number(size_bytes),
+    progress: progress as z.infer<typeof ProgressSchema> | null,
+  };
 }
 
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;

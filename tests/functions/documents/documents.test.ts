@@ -43,7 +43,7 @@ describe('GET /functions/v1/documents', () => {
     const first = await upload(user, 'first.txt');
     const second = await upload(user, 'second.pdf', tinyPdf());
     await upload(other, 'not-mine.txt');
-    await stack.db.query("update public.documents set status = 'failed', error = 'parser exploded' where id = $1", [first]);
+    await stack.db.query("update public.documents set status = 'failed', error = 'parser exploded', error_code = 'corrupt_file' where id = $1", [first]);
 
     const response = await call(user, 'GET');
     expect(response.status).toBe(200);
@@ -57,14 +57,29 @@ describe('GET /functions/v1/documents', () => {
       chat_id: null,
       status: 'failed',
       error: 'parser exploded',
+      error_code: 'corrupt_file',
+      progress: null,
       mime_type: 'text/plain',
       size_bytes: 'content of first.txt'.length,
+      page_count: null,
       chunk_count: 0,
       created_at: expect.any(String),
       updated_at: expect.any(String),
       processed_at: null,
     });
     expect(body.items[0]).toMatchObject({ status: 'queued', error: null, mime_type: 'application/pdf' });
+  });
+
+  it('shows how far processing has got while a document is processing', async () => {
+    const user = await signUpUser(stack);
+    const id = await upload(user, 'long.txt');
+    const progress = { stage: 'embedding', done: 3, total: 10, unit: 'chunks' };
+    await stack.db.query("update public.documents set status = 'processing', progress = $2, page_count = 12 where id = $1", [id, progress]);
+
+    const body = await (await call(user, 'GET')).json();
+    expect(body.items).toHaveLength(1);
+    expect(body.items[0]).toMatchObject({ id, status: 'processing', progress, page_count: 12 });
+    expect(await (await call(user, 'GET', `/${id}`)).json()).toMatchObject({ id, progress, page_count: 12 });
   });
 
   it('pages with limit and cursor until next_cursor is null, and with page/limit and a total', async () => {
