@@ -126,6 +126,13 @@ export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppE
     bearerFormat: 'JWT',
     description: "A Supabase Auth access token (the user's session `access_token`).",
   });
+  // The `token` function's password grant, so Swagger UI's Authorize can sign in with an e-mail and password.
+  // Relative URLs: a docs page resolves them against the document's own address (see `servers`).
+  app.openAPIRegistry.registerComponent('securitySchemes', 'oauth2', {
+    type: 'oauth2',
+    description: 'Sign in with your e-mail address and password (the `token` function, RFC 6749 password grant).',
+    flows: { password: { tokenUrl: '/functions/v1/token', refreshUrl: '/functions/v1/token', scopes: {} } },
+  });
   for (const [name, scheme] of Object.entries(options.securitySchemes ?? {})) {
     app.openAPIRegistry.registerComponent('securitySchemes', name, scheme as never);
   }

@@ -68,7 +68,7 @@ export function userAuth(deps: UserRouteDeps): MiddlewareHandler<{ Variables: Us
  * `c.var.supabase`.
  */
 export function userRoute<const C extends RouteDefinition>(deps: UserRouteDeps, config: C) {
-  return guardedRoute(config, userAuth(deps), { 401: unauthenticated });
+  return guardedRoute(config, userAuth(deps), { 401: unauthenticated }, USER_SECURITY);
 }
 
 const systemErrors = {
@@ -109,18 +109,26 @@ export function systemAuth(deps: SystemRouteDeps): MiddlewareHandler<{ Variables
 
 /** A system-only route: `createRoute(config)` plus {@link systemAuth} and the 401/403 it may answer. */
 export function systemRoute<const C extends RouteDefinition>(deps: SystemRouteDeps, config: C) {
-  return guardedRoute(config, systemAuth(deps), systemErrors);
+  return guardedRoute(config, systemAuth(deps), systemErrors, SYSTEM_SECURITY);
 }
 
-/** `createRoute(config)` with the bearer requirement, `guard` after the route's own middleware, and its errors. */
+/**
+ * A user's access token, however they got it: pasted (`bearer`) or through the OAuth2 password flow (`oauth2`,
+ * the `token` function), which is how Swagger UI's Authorize signs in. System routes take a key, never a login.
+ */
+const USER_SECURITY = [{ bearer: [] }, { oauth2: [] }];
+const SYSTEM_SECURITY = [{ bearer: [] }];
+
+/** `createRoute(config)` with its security requirement, `guard` after the route's own middleware, and its errors. */
 function guardedRoute<C extends RouteDefinition, V extends object, Errors extends object>(
   config: C,
   guard: MiddlewareHandler<{ Variables: V }>,
   errors: Errors,
+  security: Array<Record<string, string[]>>,
 ) {
   return createRoute({
     ...config,
-    security: [{ bearer: [] }],
+    security,
     middleware: [...(config.middleware ?? []), guard],
     responses: { ...config.responses, ...errors },
   } as unknown as GuardedRoute<C, V, Errors>);

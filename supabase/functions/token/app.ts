@@ -102,12 +102,6 @@ export function createApp(deps: TokenDeps): OpenAPIHono<AppEnv> {
     description: 'OAuth 2.0 password grant over Supabase Auth.',
     logger: deps.logger,
     extraCorsHeaders: ['x-requested-with'],
-    securitySchemes: {
-      oauth2: {
-        type: 'oauth2',
-        flows: { password: { tokenUrl: '/functions/v1/token', refreshUrl: '/functions/v1/token', scopes: {} } },
-      },
-    },
   });
 
   app.use('*', async (c, next) => {

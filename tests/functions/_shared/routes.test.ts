@@ -62,9 +62,10 @@ describe('userRoute', () => {
     expect(await response.json()).toEqual({ error: { code: 'invalid_token', message: 'Token is malformed.' } });
   });
 
-  it('documents the bearer requirement and the 401 on the route', async () => {
+  it('documents the bearer (or OAuth2 password flow) requirement and the 401 on the route', async () => {
     const document = await (await app().request('/probe/openapi.json')).json();
-    expect(document.paths['/probe/me'].get.security).toEqual([{ bearer: [] }]);
+    expect(document.paths['/probe/me'].get.security).toEqual([{ bearer: [] }, { oauth2: [] }]);
+    expect(document.components.securitySchemes.oauth2.flows.password.tokenUrl).toBe('/functions/v1/token');
     expect(Object.keys(document.paths['/probe/me'].get.responses).sort()).toEqual(['200', '401']);
   });
 });

@@ -68,6 +68,7 @@ describe('token app (in process)', () => {
     const document = await (await app().app.request('/token/openapi.json')).json();
     expect(document.components.securitySchemes.oauth2).toEqual({
       type: 'oauth2',
+      description: 'Sign in with your e-mail address and password (the `token` function, RFC 6749 password grant).',
       flows: { password: { tokenUrl: '/functions/v1/token', refreshUrl: '/functions/v1/token', scopes: {} } },
     });
   });
