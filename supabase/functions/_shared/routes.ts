@@ -116,8 +116,8 @@ export function systemRoute<const C extends RouteDefinition>(deps: SystemRouteDe
  * A user's access token, however they got it: pasted (`bearer`) or through the OAuth2 password flow (`oauth2`,
  * the `token` function), which is how Swagger UI's Authorize signs in. System routes take a key, never a login.
  */
-const USER_SECURITY = [{ bearer: [] }, { oauth2: [] }];
-const SYSTEM_SECURITY = [{ bearer: [] }];
+const USER_SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }, { oauth2: [] }];
+const SYSTEM_SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }];
 
 /** `createRoute(config)` with its security requirement, `guard` after the route's own middleware, and its errors. */
 function guardedRoute<C extends RouteDefinition, V extends object, Errors extends object>(

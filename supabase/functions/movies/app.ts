@@ -42,7 +42,7 @@ export function createApp(deps: MoviesDeps) {
     method: 'get',
     path: '/',
     summary: 'One movie by id',
-    request: { query: z.object({ movie_id: intQueryParam('movie_id', 1, Number.MAX_SAFE_INTEGER) }) },
+    request: { query: z.object({ movie_id: intQueryParam('movie_id', 1, Number.MAX_SAFE_INTEGER).openapi({ example: '1' }) }) },
     responses: {
       200: { description: 'The movie', content: { 'application/json': { schema: MovieSchema } } },
       400: documentedError('movie_id is missing or not a positive whole number'),
@@ -64,7 +64,7 @@ export function createApp(deps: MoviesDeps) {
     summary: 'Movies released since a year with at least a rating',
     request: {
       query: z.object({
-        year: intQueryParam('year', 1888, 2100),
+        year: intQueryParam('year', 1888, 2100).openapi({ description: 'Earliest year of release.', example: '2000' }),
         rating: ratingParam.optional().openapi({ description: 'Minimum rating (default 0).', example: '8.5' }),
       }),
     },
