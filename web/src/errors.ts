@@ -45,8 +45,9 @@ const BY_CODE: Record<string, (failure: ApiFailure) => string> = {
   document_not_found: () => 'This document no longer exists.',
   chat_not_found: () => 'This chat no longer exists.',
   daily_limit_reached: (f) => {
+    const count = typeof f.facts.limit === 'number' ? `all ${f.facts.limit}` : 'all the';
     const resets = typeof f.facts.resets_at === 'string' ? ` It resets at ${formatTime(f.facts.resets_at)}.` : '';
-    return `You have used all ${f.facts.limit ?? ''} questions your plan allows today.${resets} Upgrade for more.`.replace('all  ', 'all ');
+    return `You have used ${count} questions your plan allows today.${resets} Upgrade for more.`;
   },
   billing_not_configured: () => 'Billing is not set up on this server yet.',
   no_billing_account: () => 'You have no billing account yet. Upgrade first.',
