@@ -1,3 +1,13 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { getRequestListener } from '@hono/node-server';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../stack/index.ts';
@@ -212,4 +222,37 @@ describe('the API docs page', () => {
     expect(outside).toEqual([]);
     await page.close();
   }, 120_000);
+});
+
+describe('a build for a hosted project', () => {
+  it('takes the project from VITE_SUPABASE_URL and VITE_SUPABASE_PUBLISHABLE_KEY and runs from any static host', { timeout: 180_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'edgebrain-hosted-'));
+    // Exactly what the docs tell a user to run, with this stack standing in for the hosted project.
+    await promisify(execFile)('npm', ['run', 'web:build', '--', '--outDir', dir, '--emptyOutDir'], {
+      env: { ...process.env, VITE_SUPABASE_URL: stack.apiUrl, VITE_SUPABASE_PUBLISHABLE_KEY: stack.keys.publishable },
+    });
+    expect(await readFile(join(dir, 'index.html'), 'utf8')).not.toContain('__EDGEBRAIN__');
+    // A plain static server: nothing is written into the pages.
+    const app = new Hono();
+    app.use('*', serveStatic({ root: dir }));
+    const server = createServer(getRequestListener(app.fetch));
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const email = uniqueEmail('hosted');
+      expect((await serviceClient(stack).auth.admin.createUser({ email, password: PASSWORD, email_confirm: true })).error).toBeNull();
+      const page = await newPage();
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      const form = page.getByRole('form', { name: 'Sign in' });
+      await form.getByLabel('E-mail').fill(email);
+      await form.getByLabel('Password').fill(PASSWORD);
+      await form.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+      await expect.poll(() => page.getByTestId('usage-count').textContent()).toBe('0 / 20 questions today');
+      await page.close();
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
