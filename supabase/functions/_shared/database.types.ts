@@ -96,28 +96,42 @@ isOneToOne: false
                   ]
                 },"plans": {
                   Row: {
-                    "created_at": string,"daily_request_limit": number,"id": string,"max_documents": number,"max_upload_bytes": number,"name": string,"stripe_price_id": string | null
+                    "created_at": string,"daily_request_limit": number,"id": string,"max_documents": number,"max_upload_bytes": number,"name": string,"price_amount": number | null,"price_currency": string,"price_interval": string,"stripe_price_id": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"daily_request_limit": number,"id": string,"max_documents": number,"max_upload_bytes": number,"name": string,"stripe_price_id"?: string | null
+                    "created_at"?: string,"daily_request_limit": number,"id": string,"max_documents": number,"max_upload_bytes": number,"name": string,"price_amount"?: number | null,"price_currency"?: string,"price_interval"?: string,"stripe_price_id"?: string | null
                   }
                   Update: {
-                    "created_at"?: string,"daily_request_limit"?: number,"id"?: string,"max_documents"?: number,"max_upload_bytes"?: number,"name"?: string,"stripe_price_id"?: string | null
+                    "created_at"?: string,"daily_request_limit"?: number,"id"?: string,"max_documents"?: number,"max_upload_bytes"?: number,"name"?: string,"price_amount"?: number | null,"price_currency"?: string,"price_interval"?: string,"stripe_price_id"?: string | null
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"stripe_customers": {
+                  Row: {
+                    "created_at": string,"stripe_customer_id": string,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"stripe_customer_id": string,"user_id": string
+                  }
+                  Update: {
+                    "created_at"?: string,"stripe_customer_id"?: string,"user_id"?: string
                   }
                   Relationships: [
                     
                   ]
                 },"subscriptions": {
                   Row: {
-                    "cancel_at_period_end": boolean,"created_at": string,"current_period_end": string | null,"plan_id": string,"status": string,"stripe_customer_id": string | null,"stripe_subscription_id": string | null,"updated_at": string,"user_id": string
+                    "cancel_at_period_end": boolean,"created_at": string,"current_period_end": string | null,"plan_id": string,"status": string,"stripe_customer_id": string | null,"stripe_subscription_id": string | null,"stripe_synced_at": string | null,"updated_at": string,"user_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "cancel_at_period_end"?: boolean,"created_at"?: string,"current_period_end"?: string | null,"plan_id": string,"status": string,"stripe_customer_id"?: string | null,"stripe_subscription_id"?: string | null,"updated_at"?: string,"user_id": string
+                    "cancel_at_period_end"?: boolean,"created_at"?: string,"current_period_end"?: string | null,"plan_id": string,"status": string,"stripe_customer_id"?: string | null,"stripe_subscription_id"?: string | null,"stripe_synced_at"?: string | null,"updated_at"?: string,"user_id": string
                   }
                   Update: {
-                    "cancel_at_period_end"?: boolean,"created_at"?: string,"current_period_end"?: string | null,"plan_id"?: string,"status"?: string,"stripe_customer_id"?: string | null,"stripe_subscription_id"?: string | null,"updated_at"?: string,"user_id"?: string
+                    "cancel_at_period_end"?: boolean,"created_at"?: string,"current_period_end"?: string | null,"plan_id"?: string,"status"?: string,"stripe_customer_id"?: string | null,"stripe_subscription_id"?: string | null,"stripe_synced_at"?: string | null,"updated_at"?: string,"user_id"?: string
                   }
                   Relationships: [
                     {
@@ -224,7 +238,13 @@ isOneToOne: false
         to: "documents"
         isOneToOne: true
         isSetofReturn: false
-      } }
+      } },
+"stripe_apply_event":
+{ Args: { "event_id": string,"event_type": string,"payload": Json,"subscription": Json,"synced_at": string }; Returns: string
+                           },
+"stripe_event_begin":
+{ Args: { "event_id": string }; Returns: string
+                           }
           }
           Enums: {
             "document_status": "queued"|"processing"|"ready"|"failed"

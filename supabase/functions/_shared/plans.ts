@@ -14,13 +14,18 @@ export interface PlanLimits {
 /** Subscription statuses that keep a paid plan's limits (Stripe keeps `past_due` active while it retries). */
 const ACTIVE_STATUSES = new Set(['active', 'trialing', 'past_due']);
 
+/** Whether a subscription in this Stripe status grants its plan's limits (the same rule as `private.plan_for`). */
+export function isActiveStatus(status: string | null | undefined): boolean {
+  return status != null && ACTIVE_STATUSES.has(status);
+}
+
 /**
  * The caller's plan limits, read through the caller's own client (RLS: a user sees their subscription and every
  * plan). No subscription, or one that is not active, means the `free` plan.
  */
 export async function currentPlan(client: Client): Promise<PlanLimits> {
   const subscription = unwrap(await client.from('subscriptions').select('plan_id, status').maybeSingle());
-  const planId = subscription && ACTIVE_STATUSES.has(subscription.status) ? subscription.plan_id : 'free';
+  const planId = subscription && isActiveStatus(subscription.status) ? subscription.plan_id : 'free';
   const plan = unwrap(await client.from('plans').select('id, name, max_upload_bytes, max_documents, daily_request_limit').eq('id', planId).single());
   return {
     id: plan.id,

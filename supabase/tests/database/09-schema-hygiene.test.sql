@@ -6,12 +6,13 @@ begin;
 select plan(40);
 
 select tables_are('public',
-  array['plans', 'subscriptions', 'chats', 'chat_messages', 'documents', 'document_chunks', 'user_daily_usage', 'movies'],
+  array['plans', 'subscriptions', 'stripe_customers', 'chats', 'chat_messages', 'documents', 'document_chunks', 'user_daily_usage', 'movies'],
   'public has exactly the tested tables (a new table needs its tests here and in its own file)');
 select tables_are('private', array['stripe_events'], 'private has exactly the Stripe event log (the queue is pgmq''s now)');
 select functions_are('public',
   array['consume_daily_request', 'ingestion_ack', 'ingestion_claim', 'ingestion_fail', 'ingestion_kick', 'ingestion_reembed_stale',
-        'ingestion_save_chunks', 'ingestion_save_embeddings', 'match_document_chunks', 'movies_released_since', 'reprocess_document'],
+        'ingestion_save_chunks', 'ingestion_save_embeddings', 'match_document_chunks', 'movies_released_since', 'reprocess_document',
+        'stripe_apply_event', 'stripe_event_begin'],
   'public has exactly the tested functions (a new function needs its tests and a line here)');
 select functions_are('private',
   array['continue_ingestion', 'create_document_for_object', 'drop_ingestion_messages', 'enforce_document_quota',
@@ -103,8 +104,8 @@ select results_eq(
        and not pg_catalog.has_function_privilege('authenticated', p.oid, 'execute')
      order by 1$$,
   array['consume_daily_request', 'ingestion_ack', 'ingestion_claim', 'ingestion_fail', 'ingestion_kick', 'ingestion_reembed_stale',
-        'ingestion_save_chunks', 'ingestion_save_embeddings'],
-  'the functions in public for the server alone are exactly the daily count and the worker''s ingestion_* RPCs');
+        'ingestion_save_chunks', 'ingestion_save_embeddings', 'stripe_apply_event', 'stripe_event_begin'],
+  'the functions in public for the server alone are exactly the daily count, the worker''s ingestion_* RPCs and the Stripe webhook''s');
 select results_eq(
   $$select p.proname::text collate "default" from pg_catalog.pg_proc p
      where p.pronamespace = 'private'::regnamespace and pg_catalog.has_function_privilege('service_role', p.oid, 'execute')
