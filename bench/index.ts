@@ -8,6 +8,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: (args: string[]) => Promis
   rest: () => import('./rest.ts'),
   upload: () => import('./upload.ts'),
   search: () => import('./search.ts'),
+  load: () => import('./load.ts'),
 };
 
 async function main(): Promise<void> {

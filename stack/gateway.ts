@@ -67,16 +67,27 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
-function withCors(response: Response, origin: string | null): Response {
+function addCors(headers: Headers, origin: string | null): void {
   // Function responses are the function's own business, except when it set no CORS headers at all.
-  const headers = new Headers(response.headers);
   if (!headers.has('access-control-allow-origin')) {
     headers.set('access-control-allow-origin', origin ?? '*');
     if (origin) headers.set('access-control-allow-credentials', 'true');
     headers.append('vary', 'Origin');
   }
   if (!headers.has('access-control-expose-headers')) headers.set('access-control-expose-headers', EXPOSED_HEADERS);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+function withCors(response: Response, origin: string | null): Response {
+  // In place when the headers are mutable (the stack's own responses): the body is left untouched, so a string body
+  // is written out as it is rather than pumped through a stream. A fetch() response (functions) is copied.
+  try {
+    addCors(response.headers, origin);
+    return response;
+  } catch {
+    const headers = new Headers(response.headers);
+    addCors(headers, origin);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  }
 }
 
 function preflight(request: Request): Response {
@@ -126,6 +137,12 @@ export function createGateway(options: GatewayOptions): Service {
         return withCors(json(200, { status: 'ok', services: Object.keys(services) }), origin);
       }
 
+      // Kong matches a route before its key-auth plugin runs: a path no service owns is a 404 with or without a key.
+      const service = route ? services[route.service] : undefined;
+      if (!route || !service) {
+        return withCors(json(404, { message: 'no Route matched with those values' }), origin);
+      }
+
       const apikey = request.headers.get('apikey') ?? url.searchParams.get('apikey');
       const keyless = KEYLESS.some((re) => re.test(url.pathname));
       if (!keyless) {
@@ -141,11 +158,6 @@ export function createGateway(options: GatewayOptions): Service {
             origin,
           );
         }
-      }
-
-      const service = route ? services[route.service] : undefined;
-      if (!route || !service) {
-        return withCors(json(404, { message: 'no Route matched with those values' }), origin);
       }
 
       const headers = new Headers(request.headers);

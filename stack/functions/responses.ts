@@ -13,9 +13,15 @@ export function runtimeError(code: RuntimeErrorCode): Response {
   return Response.json({ code, message }, { status });
 }
 
-/** The CLI's answer for a name that is not a served function: 404, plain text. */
+/**
+ * Hosted Supabase's answer for a name that is not a deployed function: 404 `{"code":"NOT_FOUND","message":…}`
+ * with `sb-error-code: NOT_FOUND` (the CLI's edge-runtime answers plain text, which supabase-js cannot parse).
+ */
 export function functionNotFound(): Response {
-  return new Response('Function not found', { status: 404, headers: { 'content-type': 'text/plain' } });
+  return Response.json(
+    { code: 'NOT_FOUND', message: 'Requested function was not found' },
+    { status: 404, headers: { 'sb-error-code': 'NOT_FOUND' } },
+  );
 }
 
 /** The CLI's local `verify_jwt` failure: 401 `{"msg":…}`. */

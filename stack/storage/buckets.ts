@@ -128,13 +128,16 @@ export async function updateBucket(deps: StorageDeps, ctx: RouteContext): Promis
 }
 
 /**
- * `DELETE /bucket/:id`: refused while any object remains (counted as the service role, so objects the caller
- * cannot see still count), then a DELETE as the caller.
+ * `DELETE /bucket/:id`: a bucket the caller cannot see is NoSuchBucket, as reading it is (upstream looks it up
+ * as the superuser first and so tells a stranger `ResourceNotEmpty`, confirming it exists; the stack does not).
+ * Then refused while any object remains (counted as the service role, so objects the caller cannot see still
+ * count), then a DELETE as the caller.
  */
 export async function deleteBucket(deps: StorageDeps, ctx: RouteContext): Promise<Response> {
   const caller = await authenticate(deps.jwt, ctx.request.headers.get('authorization'));
   mustBeValidBucketName(ctx.bucket);
   await deps.db.run(caller, ctx.facts, async (c) => {
+    if (!(await findBucket(c, ctx.bucket, { columns: 'id' }))) throw ERRORS.noSuchBucket();
     await c.query("select set_config('role', 'service_role', true)");
     const bucket = await findBucket(c, ctx.bucket, { columns: 'id', forUpdate: true });
     if (!bucket) throw ERRORS.noSuchBucket();
@@ -148,7 +151,9 @@ export async function deleteBucket(deps: StorageDeps, ctx: RouteContext): Promis
 }
 
 /**
- * `POST /bucket/:id/empty`: service role only (HTTP 403 otherwise, as upstream). Upstream queues the work; here
+ * `POST /bucket/:id/empty`: service role only. The refusal is HTTP 403 — the one Storage refusal that is not HTTP
+ * 400, because upstream registers this route behind `enforceJwtRoles` whose error carries `withStatusCode(403)`
+ * (supabase/storage `src/http/plugins/jwt.ts`); storage-js reports it as `status: 403`. Upstream queues the work; here
  * the rows are deleted in one transaction and the files unlinked after the commit, before answering.
  */
 export async function emptyBucket(deps: StorageDeps, ctx: RouteContext): Promise<Response> {

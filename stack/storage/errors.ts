@@ -31,8 +31,6 @@ export type StorageErrorCode =
  */
 export class StorageError extends Error {
   readonly httpStatus: number;
-  /** Set when the request body was left unread: the response then closes the connection (as upstream does). */
-  closeConnection = false;
 
   constructor(
     readonly statusCode: number,
@@ -98,6 +96,10 @@ export function fromPgError(error: unknown): StorageError | undefined {
       return new StorageError(409, 'ResourceLocked', 'The resource is locked');
     case '57014':
       return new StorageError(544, 'DatabaseTimeout', 'The connection to the database timed out', 'DatabaseTimeout', 544);
+    // Text Postgres cannot hold (U+0000 in text or jsonb): the input's fault, never a 500.
+    case '22P05':
+    case '22021':
+      return new StorageError(400, 'InvalidRequest', 'The request contains characters that cannot be stored (such as \\u0000)');
     case '22P02':
       return new StorageError(400, 'InvalidParameter', error.message || 'Invalid value format or type conversion failed');
     default:
@@ -117,10 +119,6 @@ export function toStorageError(error: unknown): { error: StorageError; unexpecte
 export function errorResponse(error: StorageError): Response {
   return new Response(JSON.stringify(error.body()), {
     status: error.httpStatus,
-    headers: {
-      'content-type': 'application/json; charset=utf-8',
-      // A refused upload stops reading mid-body; keeping the connection would leave the client's unsent bytes in it.
-      ...(error.closeConnection ? { connection: 'close' } : {}),
-    },
+    headers: { 'content-type': 'application/json; charset=utf-8' },
   });
 }

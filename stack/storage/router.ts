@@ -13,6 +13,8 @@ import {
   signUrl,
   signUrls,
 } from './objects.ts';
+import { listObjectsV2 } from './list-v2.ts';
+import { guardBody } from './request-body.ts';
 import { copyObject, moveObject } from './transfer.ts';
 import { createSignedUploadUrl, uploadObject, uploadToSignedUrl } from './uploads.ts';
 
@@ -39,6 +41,7 @@ const ROUTES: Route[] = [
   route('PUT', '/bucket/:b', updateBucket),
   route('DELETE', '/bucket/:b', deleteBucket),
   route('POST', '/object/list/:b', listObjects),
+  route('POST', '/object/list-v2/:b', listObjectsV2),
   route('POST', '/object/move', moveObject),
   route('POST', '/object/copy', copyObject),
   route('POST', '/object/sign/:b/*', signUrl),
@@ -115,8 +118,21 @@ function notFound(request: Request, url: URL): Response {
   );
 }
 
-/** Routes one request (path already stripped of `/storage/v1`) and renders any failure as a storage error. */
+/**
+ * Routes one request (path already stripped of `/storage/v1`) and renders any failure as a storage error. Whatever
+ * the handler left of the request body is read and dropped before the answer, or the answer closes the connection
+ * (see {@link guardBody}).
+ */
 export async function handle(deps: StorageDeps, request: Request): Promise<Response> {
+  const guarded = guardBody(request);
+  const response = await dispatch(deps, guarded.request);
+  if (await guarded.drain()) return response;
+  const headers = new Headers(response.headers);
+  headers.set('connection', 'close');
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+async function dispatch(deps: StorageDeps, request: Request): Promise<Response> {
   const url = new URL(request.url);
   try {
     const found = match(request.method, url.pathname);

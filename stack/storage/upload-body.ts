@@ -4,6 +4,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
 import { ERRORS, StorageError } from './errors.ts';
 import { isEmptyFolderPlaceholder, mustBeAllowedMimeType } from './limits.ts';
+import { mustNotContainNul } from './validate.ts';
 
 /** An upload's bytes (not yet read) and what the request says about them. */
 export interface UploadSource {
@@ -16,6 +17,12 @@ export interface UploadSource {
   maxFileSize: number;
   /** Stops reading the request body (after a refusal). */
   abandon(): void;
+  /**
+   * Once the file's bytes are read: takes in form fields sent after the file (storage-js appends `metadata` after
+   * the file when given a FormData), updating `userMetadata` and `cacheControl`. Refuses metadata over 1 MiB or
+   * holding U+0000.
+   */
+  settle(): Promise<void>;
 }
 
 /** Limits of the bucket the upload goes to. */
@@ -32,13 +39,30 @@ function bodyStream(request: Request): Readable {
   return Readable.fromWeb(request.body as unknown as NodeReadableStream<Uint8Array>);
 }
 
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
+/** User metadata as upstream reads it: a JSON object, anything unparseable ignored; U+0000 refused. */
+function parseJsonObject(text: string, where: string): Record<string, unknown> | undefined {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    value = JSON.parse(text);
   } catch {
     return undefined;
   }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  mustNotContainNul(value, where);
+  return value as Record<string, unknown>;
+}
+
+/** The multipart fields that become object metadata, checked as they would be stored. */
+function fieldMetadata(fields: Record<string, string>): { userMetadata: Record<string, unknown> | undefined; cacheControl: string } {
+  mustNotContainNul({ cacheControl: fields.cacheControl, contentType: fields.contentType }, 'body');
+  const metadataText = fields.metadata ?? fields.userMetadata;
+  if (metadataText !== undefined && Buffer.byteLength(metadataText, 'utf8') > MAX_USER_METADATA_BYTES) {
+    throw ERRORS.entityTooLarge('user_metadata');
+  }
+  return {
+    userMetadata: metadataText === undefined ? undefined : parseJsonObject(metadataText, 'metadata'),
+    cacheControl: fields.cacheControl ? `max-age=${fields.cacheControl}` : 'no-cache',
+  };
 }
 
 /**
@@ -59,16 +83,17 @@ export async function readUpload(request: Request, limits: UploadLimits): Promis
     const lengthHeader = request.headers.get('content-length');
     const declaredLength = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
     if (declaredLength !== undefined && declaredLength > maxFileSize) throw ERRORS.entityTooLarge();
-    const xMetadata = request.headers.get('x-metadata');
+    const userMetadata = parseMetadataHeader(request.headers.get('x-metadata'));
     const stream = bodyStream(request);
     return {
       stream,
       mimeType,
       cacheControl: request.headers.get('cache-control') ?? 'no-cache',
-      userMetadata: xMetadata ? parseJsonObject(Buffer.from(xMetadata, 'base64').toString('utf8')) : undefined,
+      userMetadata,
       declaredLength,
       maxFileSize,
       abandon: () => stream.destroy(),
+      settle: async () => {},
     };
   }
 
@@ -85,6 +110,10 @@ export async function readUpload(request: Request, limits: UploadLimits): Promis
     throw ERRORS.noContent();
   }
   const fields: Record<string, string> = {};
+  let markParsed: () => void = () => {};
+  const parsed = new Promise<void>((resolve) => {
+    markParsed = resolve;
+  });
   return new Promise<UploadSource>((resolve, reject) => {
     let settled = false;
     const fail = (error: unknown) => {
@@ -97,39 +126,53 @@ export async function readUpload(request: Request, limits: UploadLimits): Promis
       fields[name] = value;
     });
     parser.on('file', (_name, file, info) => {
+      // A refused file is destroyed with the body ("Premature close"); nobody else listens for that.
+      const ignoreErrors = () => file.on('error', () => {});
       if (settled) {
+        ignoreErrors();
         file.resume();
         return;
       }
       try {
         const mimeType = fields.contentType || info.mimeType || 'application/octet-stream';
         if (!placeholder) mustBeAllowedMimeType(mimeType, limits.allowedMimeTypes);
-        const metadataText = fields.metadata ?? fields.userMetadata;
-        if (metadataText !== undefined && Buffer.byteLength(metadataText, 'utf8') > MAX_USER_METADATA_BYTES) {
-          throw ERRORS.entityTooLarge('user_metadata');
-        }
+        const metadata = fieldMetadata(fields);
         settled = true;
-        resolve({
+        const source: UploadSource = {
           stream: file,
           mimeType,
-          cacheControl: fields.cacheControl ? `max-age=${fields.cacheControl}` : 'no-cache',
-          userMetadata: metadataText === undefined ? undefined : parseJsonObject(metadataText),
+          ...metadata,
           declaredLength: undefined,
           maxFileSize,
           abandon: () => {
             body.destroy();
             file.destroy();
           },
-        });
+          settle: async () => {
+            await parsed;
+            Object.assign(source, fieldMetadata(fields));
+          },
+        };
+        resolve(source);
       } catch (error) {
+        ignoreErrors();
         file.resume();
         fail(error);
       }
     });
-    parser.on('close', () => fail(ERRORS.noContent()));
+    parser.on('close', () => {
+      markParsed();
+      fail(ERRORS.noContent());
+    });
     // A broken or aborted body destroys the parser, which destroys the file stream with the same error.
     pipeline(body, parser, (error) => {
+      markParsed();
       if (error) fail(error);
     });
   });
+}
+
+/** storage-js's `x-metadata` header: base64 of a JSON object. */
+export function parseMetadataHeader(header: string | null): Record<string, unknown> | undefined {
+  return header ? parseJsonObject(Buffer.from(header, 'base64').toString('utf8'), 'x-metadata') : undefined;
 }

@@ -3,8 +3,8 @@ import { maxFileSize, mustBeValidBucketName, mustBeValidKey } from './limits.ts'
 import { findObject, insertObject, mustFindBucket, objectId, referencedVersions, upsertObject, type ObjectWrite } from './queries.ts';
 import { authenticate, type Caller } from './scope.ts';
 import { SIGNED_UPLOAD_URL_EXPIRES_IN } from './tokens.ts';
-import { readUpload } from './upload-body.ts';
-import { ERRORS, fromPgError, StorageError } from './errors.ts';
+import { parseMetadataHeader, readUpload } from './upload-body.ts';
+import { ERRORS } from './errors.ts';
 
 interface UploadOptions {
   /** The caller whose RLS permission is tested first; `undefined` for signed uploads (the token is the permission). */
@@ -20,14 +20,6 @@ interface UploadOptions {
  * commit (see blobs.ts for why this order). The final write runs as the service role, as upstream's does.
  */
 async function storeObject(deps: StorageDeps, ctx: RouteContext, options: UploadOptions): Promise<{ id: string; key: string }> {
-  try {
-    return await storeObjectFromBody(deps, ctx, options);
-  } catch (error) {
-    throw unreadBody(error);
-  }
-}
-
-async function storeObjectFromBody(deps: StorageDeps, ctx: RouteContext, options: UploadOptions): Promise<{ id: string; key: string }> {
   const { bucket: bucketId, key, facts } = ctx;
   mustBeValidBucketName(bucketId);
   mustBeValidKey(key);
@@ -58,6 +50,12 @@ async function storeObjectFromBody(deps: StorageDeps, ctx: RouteContext, options
       });
     }
     const temp = await deps.blobs.receive(source.stream, source.maxFileSize);
+    try {
+      await source.settle();
+    } catch (error) {
+      await deps.blobs.discardTemp(temp.path);
+      throw error;
+    }
     const version = deps.blobs.newVersion();
     const metadata = {
       eTag: temp.eTag,
@@ -96,13 +94,6 @@ async function storeObjectFromBody(deps: StorageDeps, ctx: RouteContext, options
   }
 }
 
-/** Marks a refusal that left the request body unread, so the response closes the connection. */
-function unreadBody(error: unknown): unknown {
-  const mapped = fromPgError(error) ?? error;
-  if (mapped instanceof StorageError) mapped.closeConnection = true;
-  return mapped;
-}
-
 /**
  * After a failed commit: removes the temp file, or the placed file unless a row does reference it (a commit
  * whose outcome was lost with the connection), so a committed row never loses its bytes.
@@ -130,13 +121,7 @@ export async function createSignedUploadUrl(deps: StorageDeps, ctx: RouteContext
   mustBeValidKey(key);
   const upsert = request.headers.get('x-upsert') === 'true';
   await deps.db.asService(facts, (c) => mustFindBucket(c, bucketId, { columns: 'id' }), true);
-  const xMetadata = request.headers.get('x-metadata');
-  let userMetadata: Record<string, unknown> | undefined;
-  try {
-    userMetadata = xMetadata ? JSON.parse(Buffer.from(xMetadata, 'base64').toString('utf8')) : undefined;
-  } catch {
-    userMetadata = undefined;
-  }
+  const userMetadata = parseMetadataHeader(request.headers.get('x-metadata'));
   const length = request.headers.get('content-length');
   const probe: ObjectWrite = {
     bucketId,

@@ -15,6 +15,7 @@ export async function parseBody<T extends z.ZodType>(request: Request, schema: T
       throw new StorageError(400, 'InvalidRequest', 'Body is not valid JSON', 'Bad Request');
     }
   }
+  mustNotContainNul(value, 'body');
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -26,10 +27,43 @@ export async function parseBody<T extends z.ZodType>(request: Request, schema: T
 
 /** Parses query parameters against `schema` with the same error shape (`querystring/limit …`). */
 export function parseQuery<T extends z.ZodType>(url: URL, schema: T): z.infer<T> {
-  const result = schema.safeParse(Object.fromEntries(url.searchParams));
+  const query = Object.fromEntries(url.searchParams);
+  mustNotContainNul(query, 'querystring');
+  const result = schema.safeParse(query);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new StorageError(400, 'InvalidRequest', ['querystring', ...issue.path.map(String)].join('/') + ` ${issue.message}`, 'Bad Request');
   }
   return result.data;
+}
+
+/** Where in `value` (a parsed JSON value) a string or key holds U+0000, as `a/b/0`, or `undefined`. */
+export function findNul(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      const found = findNul(value[i], `${path}/${i}`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (key.includes('\u0000')) return `${path}/${key.replaceAll('\u0000', '\\u0000')}`;
+      const found = findNul(item, `${path}/${key}`);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Refuses text holding U+0000 before it reaches Postgres, which cannot store it in `text` or `jsonb` (it would
+ * fail mid-request as a 500): HTTP 400, statusCode "400", `InvalidRequest`, naming where it was found.
+ */
+export function mustNotContainNul(value: unknown, where: string): void {
+  const found = findNul(value);
+  if (found !== undefined) {
+    throw new StorageError(400, 'InvalidRequest', `${where}${found} must not contain the NUL character (\\u0000)`, 'Bad Request');
+  }
 }

@@ -6,6 +6,7 @@ import type { ZodError } from 'zod';
 import { ApiError, codeForStatus, type ErrorDetail, errorBody } from './errors.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
 import { HealthSchema } from './openapi.ts';
+import { mustNotContainNul } from './text.ts';
 
 /** The request headers supabase-js sends to functions (its `corsHeaders` list). */
 export const CORS_ALLOW_HEADERS = ['authorization', 'x-client-info', 'apikey', 'content-type', 'x-retry-count'];
@@ -74,11 +75,12 @@ export function toErrorResponse(error: unknown, c: Context<AppEnv>): Response {
 /**
  * A function's Hono app (`@hono/zod-openapi`) under `/<name>`, with what every function needs written once:
  * a request id (`X-Request-Id`, taken from the caller when well-formed), a structured access log, CORS as
- * supabase-js expects it (preflights answered here; the platform does not), zod validation failures as 400
- * `validation_failed` with details, 404 `not_found` for unknown routes, the central error handler,
- * `GET /<name>/healthz`, and `GET /<name>/openapi.json` (registered before the function's own routes, so a
- * `/{id}` route never takes it for an id; built per request, so it lists every route registered later) with
- * the `bearer` security scheme and a `servers` entry.
+ * supabase-js expects it (preflights answered here; the platform does not), zod validation failures — and
+ * validated input holding U+0000, which Postgres cannot store — as 400 `validation_failed` with details,
+ * 404 `not_found` for unknown routes, the central error handler, `GET /<name>/healthz`, and
+ * `GET /<name>/openapi.json` (registered before the function's own routes, so a `/{id}` route never takes it
+ * for an id; built per request, so it lists every route registered later) with the `bearer` security scheme
+ * and a `servers` entry.
  */
 export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppEnv> {
   const basePath = `/${options.name}`;
@@ -90,6 +92,8 @@ export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppE
           details: validationDetails(result.error, result.target),
         });
       }
+      // Valid by its schema is not yet storable: Postgres refuses U+0000 in text and jsonb.
+      mustNotContainNul(result.data, result.target);
       return undefined;
     },
   });

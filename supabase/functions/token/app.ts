@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError } from '../_shared/errors.ts';
 import { type AppEnv, createFunctionApp, toErrorResponse } from '../_shared/app.ts';
+import { findNul } from '../_shared/text.ts';
 import type { Logger } from '../_shared/log.ts';
 
 /** What the token app needs: a fresh Supabase Auth client per request (it holds no session between calls). */
@@ -140,7 +141,12 @@ export function createApp(deps: TokenDeps): OpenAPIHono<AppEnv> {
       );
     },
     (result) => {
-      if (result.success) return undefined;
+      if (result.success) {
+        // U+0000 cannot reach Supabase Auth's database; refused here rather than as an Auth 500 retried into a 503.
+        const nul = findNul(result.data);
+        if (nul !== undefined) throw new OAuthError(400, 'invalid_request', `Parameter ${nul.split('.')[0]} is invalid.`);
+        return undefined;
+      }
       // RFC 6749 §3.2: parameters must not be repeated; report that first, then what is missing.
       const issues = result.error.issues;
       const issue = issues.find((i) => i.message === 'repeated') ?? issues.find((i) => i.message === 'missing') ?? issues[0];
@@ -234,9 +240,10 @@ function fromAuthError(error: unknown, invalidGrantMessage: string): OAuthError 
     case 'user_not_found':
       return new OAuthError(400, 'invalid_grant', invalidGrantMessage);
     default:
+      // Any other refusal of the grant is the grant's fault (RFC 6749 §5.2): never a 5xx that clients would retry.
       return error.status >= 500
         ? new OAuthError(503, 'temporarily_unavailable', 'Supabase Auth is unavailable; try again.', { 'Retry-After': '5' })
-        : error;
+        : new OAuthError(400, 'invalid_grant', invalidGrantMessage);
   }
 }
 

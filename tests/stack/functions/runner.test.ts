@@ -55,18 +55,21 @@ describe('functions runner: routing and environment', () => {
     expect((await response.json()).body).toBe('one,two,three');
   });
 
-  it('answers 404 "Function not found" for an unknown function', async () => {
-    const response = await call('/nope');
-    expect(response.status).toBe(404);
-    expect(response.headers.get('content-type')).toBe('text/plain');
-    expect(await response.text()).toBe('Function not found');
+  it('answers an unknown function with the hosted JSON 404 NOT_FOUND', async () => {
+    for (const path of ['/nope', '/nope/deeper', '/']) {
+      const response = await call(path);
+      expect(response.status).toBe(404);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(response.headers.get('sb-error-code')).toBe('NOT_FOUND');
+      expect(await response.json()).toEqual({ code: 'NOT_FOUND', message: 'Requested function was not found' });
+    }
   });
 
   it('never serves folders starting with _ or functions disabled in config.toml', async () => {
     for (const path of ['/_helpers', '/disabled']) {
       const response = await call(path);
       expect(response.status).toBe(404);
-      expect(await response.text()).toBe('Function not found');
+      expect(await response.json()).toEqual({ code: 'NOT_FOUND', message: 'Requested function was not found' });
     }
   });
 });

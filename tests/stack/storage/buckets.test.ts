@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
-import { serviceClient } from '../../helpers/stack.ts';
+import { anonClient, serviceClient } from '../../helpers/stack.ts';
 import { ErrorRecorder, mintRecordedUser, NO_SUCH_BUCKET, type RecordedUser, startStorageStack, storageError } from './helpers.ts';
 
 let stack: Stack;
@@ -88,6 +88,26 @@ describe('bucket operations for other roles', () => {
     const { error } = await user.client.storage.emptyBucket('documents');
     expect(error).toMatchObject({ status: 403, statusCode: '403' });
     expect(user.errors.last).toEqual(storageError('403', 'AccessDenied', 'Unauthorized', 'Access denied: Invalid role', 403));
+  });
+
+  it('answers NoSuchBucket to a user or anon deleting a bucket they cannot see, even one holding objects', async () => {
+    await admin().from('vault').upload('held.txt', new Blob(['kept'], { type: 'text/plain' }));
+    await user.client.storage.deleteBucket('vault');
+    expect(user.errors.last).toEqual(NO_SUCH_BUCKET);
+    const anonErrors = new ErrorRecorder();
+    await anonClient(stack, anonErrors.fetch).storage.deleteBucket('vault');
+    expect(anonErrors.last).toEqual(NO_SUCH_BUCKET);
+    expect((await admin().getBucket('vault')).error).toBeNull();
+    expect((await admin().deleteBucket('vault')).error).toMatchObject({ statusCode: '409' });
+    expect(errors.last).toEqual(storageError('409', 'ResourceNotEmpty', 'ResourceNotEmpty', 'The bucket you tried to delete is not empty'));
+    await admin().from('vault').remove(['held.txt']);
+  });
+
+  it('refuses emptyBucket to anon with HTTP 403 too, as the Storage API does for this service-role route', async () => {
+    const anonErrors = new ErrorRecorder();
+    const { error } = await anonClient(stack, anonErrors.fetch).storage.emptyBucket('vault');
+    expect(error).toMatchObject({ status: 403, statusCode: '403' });
+    expect(anonErrors.last).toEqual(storageError('403', 'AccessDenied', 'Unauthorized', 'Access denied: Invalid role', 403));
   });
 
   it('lets a user delete nothing: the bucket is invisible to them', async () => {
