@@ -63,12 +63,15 @@ function documentItem(page: Page, name: string) {
   return page.getByRole('complementary', { name: 'Documents' }).getByRole('listitem', { name });
 }
 
+/** For `expect.poll`: what the page shows a moment later (its default waits only one second). */
+const SOON = { timeout: 30_000, interval: 100 };
+
 describe('the browser app', () => {
   it('signs up, uploads with progress, shows processing until ready, answers with a citation and moves the usage meter', { timeout: 180_000 }, async () => {
     const page = await newPage();
     const email = uniqueEmail('web');
     await signUp(page, email);
-    await expect.poll(() => page.getByTestId('usage-count').textContent()).toBe('0 / 20 questions today');
+    await expect.poll(() => page.getByTestId('usage-count').textContent(), SOON).toBe('0 / 20 questions today');
 
     await page.getByLabel('Upload files').setInputFiles({ name: 'lighthouse.md', mimeType: 'text/markdown', buffer: Buffer.from(NOTES) });
     const item = documentItem(page, 'lighthouse.md');
@@ -86,12 +89,12 @@ describe('the browser app', () => {
 
     const answer = page.locator('article[data-role="assistant"]').last();
     await answer.getByRole('list', { name: 'Sources' }).waitFor();
-    await expect.poll(() => answer.locator('.text').textContent()).toContain('automated in 1987');
+    await expect.poll(() => answer.locator('.text').textContent(), SOON).toContain('automated in 1987');
     const citation = answer.getByRole('button', { name: /^\[1\] lighthouse\.md/ });
     expect(await citation.count()).toBe(1);
 
     // The usage meter counts the question.
-    await expect.poll(() => page.getByTestId('usage-count').textContent()).toBe('1 / 20 questions today');
+    await expect.poll(() => page.getByTestId('usage-count').textContent(), SOON).toBe('1 / 20 questions today');
 
     // The citation opens the source itself through a short-lived signed URL.
     const [popup] = await Promise.all([page.waitForEvent('popup'), citation.click()]);
@@ -216,7 +219,7 @@ describe('the API docs page', () => {
     await operation.locator('input[placeholder="rating"]').fill('8.5');
     await operation.getByRole('button', { name: 'Execute' }).click();
     const live = operation.locator('.live-responses-table .response');
-    await expect.poll(() => live.locator('.response-col_status').textContent(), { timeout: 30_000 }).toBe('200');
+    await expect.poll(() => live.locator('.response-col_status').textContent(), SOON).toBe('200');
     const films = JSON.parse((await live.locator('.response-col_description pre code').first().textContent()) ?? '[]');
     expect(films.map((film: { title: string }) => film.title)).toEqual(['The Dark Knight', 'Inception', 'Spirited Away', 'Parasite']);
     expect(outside).toEqual([]);
@@ -247,7 +250,7 @@ describe('a build for a hosted project', () => {
       await form.getByLabel('Password').fill(PASSWORD);
       await form.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('button', { name: 'Sign out' }).waitFor();
-      await expect.poll(() => page.getByTestId('usage-count').textContent()).toBe('0 / 20 questions today');
+      await expect.poll(() => page.getByTestId('usage-count').textContent(), SOON).toBe('0 / 20 questions today');
       await page.close();
     } finally {
       server.closeAllConnections();
