@@ -42,6 +42,16 @@ const FunctionSchema = z.object({
   static_files: z.array(z.string()).optional(),
 });
 
+/** `[auth.email.template.<type>]`: a subject and an HTML file (relative to the project directory, as the CLI reads it). */
+const EmailTemplateSchema = z.object({ subject: z.string().optional(), content_path: z.string().optional() });
+
+const LocalSmtpSchema = z.object({
+  enabled: z.boolean().default(true),
+  port: z.number().int().min(0).max(65535).default(54324),
+  admin_email: z.string().default('admin@email.com'),
+  sender_name: z.string().default('Admin'),
+});
+
 /** The parts of `supabase/config.toml` the lite stack honours; unknown keys are left to the real CLI. */
 export const ProjectConfigSchema = z.object({
   project_id: z.string().default('default'),
@@ -70,11 +80,37 @@ export const ProjectConfigSchema = z.object({
       minimum_password_length: z.number().int().min(6).default(6),
       password_requirements: z.string().default(''),
       signing_keys_path: z.string().optional(),
+      additional_redirect_urls: z.array(z.string()).default([]),
+      // The CLI's keys and defaults; counts per hour (email_sent, anonymous_users) or per 5 minutes (the rest).
+      rate_limit: z
+        .object({
+          email_sent: z.number().int().nonnegative().default(2),
+          sms_sent: z.number().int().nonnegative().default(30),
+          anonymous_users: z.number().int().nonnegative().default(30),
+          token_refresh: z.number().int().nonnegative().default(150),
+          sign_in_sign_ups: z.number().int().nonnegative().default(30),
+          token_verifications: z.number().int().nonnegative().default(30),
+          web3: z.number().int().nonnegative().default(30),
+        })
+        .prefault({}),
       email: z
-        .object({ enabled: z.boolean().default(true), enable_confirmations: z.boolean().default(false) })
+        .object({
+          enabled: z.boolean().default(true),
+          enable_confirmations: z.boolean().default(false),
+          double_confirm_changes: z.boolean().default(true),
+          secure_password_change: z.boolean().default(false),
+          max_frequency: z.string().default('1s'),
+          otp_length: z.number().int().min(6).max(10).default(6),
+          otp_expiry: z.number().int().positive().max(86400).default(3600),
+          template: z.record(z.string(), EmailTemplateSchema).default({}),
+          smtp: z.object({ enabled: z.boolean().default(true) }).loose().optional(),
+        })
         .prefault({}),
     })
     .prefault({}),
+  // The local mailbox (Mailpit under `supabase start`); older CLIs called the section `[inbucket]`.
+  local_smtp: LocalSmtpSchema.prefault({}),
+  inbucket: LocalSmtpSchema.optional(),
   storage: z
     .object({
       file_size_limit: Size.default(50 * 1024 * 1024),
@@ -96,7 +132,10 @@ export async function loadProjectConfig(projectDir: string): Promise<ProjectConf
   } catch {
     return ProjectConfigSchema.parse({});
   }
-  const result = ProjectConfigSchema.safeParse(parse(text));
+  const raw = parse(text) as Record<string, unknown>;
+  // `[inbucket]` is the old name of `[local_smtp]`: read it when it is the only one given.
+  if (raw.inbucket !== undefined && raw.local_smtp === undefined) raw.local_smtp = raw.inbucket;
+  const result = ProjectConfigSchema.safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`${path}: ${issues}`);

@@ -1,11 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import type { TxClient } from '../db/pool.ts';
 import { readJson } from './body.ts';
 import type { AuthDeps } from './deps.ts';
 import { AuthError, OAuthError, WeakPasswordError } from './errors.ts';
-import { authenticateUser } from './guards.ts';
+import { authenticateUser, type Caller } from './guards.ts';
+import { isOtpValid, tokenHash } from './otp.ts';
 import { checkPasswordStrength, hashPassword, verifyPassword } from './passwords.ts';
-import { PasswordGrantSchema, RefreshGrantSchema, SignupSchema, UserUpdateSchema } from './schemas.ts';
+import { createFlowState, pkceChallenge, redeemAuthCode, type PkceChallenge } from './pkce.ts';
+import { limitRequest } from './rate-limit.ts';
+import { referrer } from './redirects.ts';
+import { PasswordGrantSchema, PkceGrantSchema, RefreshGrantSchema, SignupSchema, UserUpdateSchema } from './schemas.ts';
+import { sendConfirmation, sendEmailChange } from './send.ts';
 import { createSession, grantParamsFrom, logout, refreshSession, type LogoutScope, type SessionGrant } from './sessions.ts';
 import { ADMIN_ROLES, DEFAULT_AUD, DEFAULT_ROLE } from './settings.ts';
 import { sessionResponse } from './tokens.ts';
@@ -13,8 +17,9 @@ import {
   conflictFromUniqueViolation,
   findDuplicateEmail,
   findUserByEmail,
+  findUserById,
   findUserByPhone,
-  insertIdentity,
+  insertEmailUser,
   insertUser,
   isBanned,
   loadUserJson,
@@ -22,6 +27,7 @@ import {
   type UserJson,
 } from './users.ts';
 import { validateEmail, validatePhone } from './validation.ts';
+import { applyEmailChange } from './verify.ts';
 
 /** A JSON response with GoTrue's content type. */
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
@@ -87,9 +93,62 @@ async function signupAnonymously(deps: AuthDeps, request: Request, data: Record<
   return respondWithSession(deps, grant, user);
 }
 
+/** An e-mail sign-up, from `/signup` or on behalf of `/otp` for a new address. */
+export interface EmailSignup {
+  email: string;
+  /** Already hashed: hashing happens before any transaction. */
+  encryptedPassword: string;
+  data: Record<string, unknown>;
+  /** The PKCE challenge when the confirmation mail belongs to a PKCE flow. */
+  pkce?: PkceChallenge;
+  /** Where the confirmation link returns to. */
+  referrer: string;
+  /** Send the confirmation mail (false for `generate_link`, which only returns the link). */
+  sendMail: boolean;
+}
+
+/** What a sign-up did: nothing (a confirmed user has the address), left a user to confirm, or signed one in. */
+export type SignupOutcome =
+  | { kind: 'exists'; userId: string }
+  | { kind: 'user'; userId: string }
+  | { kind: 'session'; userId: string; grant: SessionGrant };
+
+/**
+ * The core of GoTrue's `Signup` for an e-mail address, in one transaction: a new user (confirmed at once with
+ * autoconfirm, else sent a confirmation mail), or for an unconfirmed existing user the confirmation sent again
+ * (within `max_frequency`).
+ */
+export async function registerEmailUser(deps: AuthDeps, request: Request, tx: TxClient, params: EmailSignup): Promise<SignupOutcome> {
+  const { settings } = deps;
+  const { email, data } = params;
+  const existing = await findDuplicateEmail(tx, email, DEFAULT_AUD);
+  if (existing?.email_confirmed_at) return { kind: 'exists', userId: existing.id };
+  if (existing) {
+    // Left as it is (GoTrue cannot be sure the caller owns the address); only the confirmation goes out again.
+    if (params.sendMail && !settings.mailerAutoconfirm) {
+      if (params.pkce) await createFlowState(tx, existing.id, 'email/signup', params.pkce);
+      await sendConfirmation(deps, tx, (await findUserById(tx, existing.id))!, { referrer: params.referrer, pkce: !!params.pkce });
+    }
+    return { kind: 'user', userId: existing.id };
+  }
+  const id = await insertEmailUser(tx, email, params.encryptedPassword, {
+    metadata: data,
+    asSignup: true,
+    confirmed: settings.mailerAutoconfirm,
+  });
+  if (!settings.mailerAutoconfirm) {
+    if (params.sendMail) {
+      if (params.pkce) await createFlowState(tx, id, 'email/signup', params.pkce);
+      await sendConfirmation(deps, tx, (await findUserById(tx, id))!, { referrer: params.referrer, pkce: !!params.pkce });
+    }
+    return { kind: 'user', userId: id };
+  }
+  return { kind: 'session', userId: id, grant: await createSession(tx, id, 'password', grantParamsFrom(request)) };
+}
+
 /**
  * `POST /signup`. With autoconfirm (confirmations off, the CLI default) the user is confirmed and signed in at
- * once and the answer is a session; otherwise it is the bare, unconfirmed user.
+ * once and the answer is a session; otherwise it is the bare, unconfirmed user, and a confirmation mail is sent.
  */
 export async function signup(deps: AuthDeps, request: Request): Promise<Response> {
   const { settings } = deps;
@@ -98,8 +157,10 @@ export async function signup(deps: AuthDeps, request: Request): Promise<Response
   const data = params.data ?? {};
   if (!params.email && !params.phone) {
     if (!settings.anonymousEnabled) throw new AuthError(422, 'anonymous_provider_disabled', 'Anonymous sign-ins are disabled');
+    limitRequest(deps.limiters.anonymous, request);
     return signupAnonymously(deps, request, data);
   }
+  limitRequest(deps.limiters.signups, request);
   if (!params.password) throw new AuthError(400, 'validation_failed', 'Signup requires a valid password');
   checkPasswordStrength(params.password, settings);
   if (params.email && params.phone) {
@@ -108,47 +169,27 @@ export async function signup(deps: AuthDeps, request: Request): Promise<Response
   if (params.phone) throw new AuthError(400, 'phone_provider_disabled', 'Phone signups are disabled');
   if (!settings.emailEnabled) throw new AuthError(400, 'email_provider_disabled', 'Email signups are disabled');
   const email = validateEmail(params.email);
+  const pkce = pkceChallenge(params.code_challenge, params.code_challenge_method);
 
   const encryptedPassword = await hashPassword(params.password);
-  const grantParams = grantParamsFrom(request);
-  const outcome = await writeTx(deps, 'user_already_exists', async (tx) => {
-    const existing = await findDuplicateEmail(tx, email, DEFAULT_AUD);
-    if (existing?.email_confirmed_at) return { kind: 'exists' as const };
-    if (existing) {
-      // Unconfirmed: GoTrue leaves the user as it is and sends the confirmation again.
-      await tx.query('update auth.users set confirmation_sent_at = now(), updated_at = now() where id = $1', [existing.id]);
-      return { kind: 'user' as const, user: await loadUserJson(tx, existing.id) };
-    }
-    const id = crypto.randomUUID();
-    const identityData: Record<string, unknown> = { sub: id, email, email_verified: false, phone_verified: false };
-    for (const [key, value] of Object.entries(data)) if (!(key in identityData)) identityData[key] = value;
-    await insertUser(tx, {
-      id,
-      aud: DEFAULT_AUD,
-      role: DEFAULT_ROLE,
+  const outcome = await writeTx(deps, 'user_already_exists', (tx) =>
+    registerEmailUser(deps, request, tx, {
       email,
-      phone: null,
       encryptedPassword,
-      appMetadata: { provider: 'email', providers: ['email'] },
-      // GoTrue replaces an unconfirmed user's metadata with the identity's, then confirming sets email_verified.
-      userMetadata: settings.mailerAutoconfirm ? { ...identityData, email_verified: true } : identityData,
-      emailConfirmed: settings.mailerAutoconfirm,
-      phoneConfirmed: false,
-      confirmationSent: !settings.mailerAutoconfirm,
-      bannedUntil: null,
-    });
-    await insertIdentity(tx, id, 'email', identityData);
-    if (!settings.mailerAutoconfirm) return { kind: 'user' as const, user: await loadUserJson(tx, id) };
-    const grant = await createSession(tx, id, 'password', grantParams);
-    return { kind: 'session' as const, grant, user: await loadUserJson(tx, id) };
-  });
+      data,
+      pkce,
+      referrer: referrer(settings, request),
+      sendMail: true,
+    }),
+  );
 
   if (outcome.kind === 'exists') {
     if (settings.mailerAutoconfirm) throw new AuthError(422, 'user_already_exists', 'User already registered');
     return json(obfuscatedUser(email, data));
   }
-  if (outcome.kind === 'user') return json(outcome.user);
-  return respondWithSession(deps, outcome.grant, outcome.user);
+  const user = await deps.db.tx((tx) => loadUserJson(tx, outcome.userId), { readOnly: true });
+  if (outcome.kind === 'user') return json(user);
+  return respondWithSession(deps, outcome.grant, user);
 }
 
 async function passwordGrant(deps: AuthDeps, request: Request): Promise<Response> {
@@ -163,9 +204,12 @@ async function passwordGrant(deps: AuthDeps, request: Request): Promise<Response
 
   const invalid = new AuthError(400, 'invalid_credentials', 'Invalid login credentials');
   const user = await deps.db.tx((tx) => findUserByEmail(tx, params.email, DEFAULT_AUD), { readOnly: true });
+  // Exactly one bcrypt comparison whatever the address (a dummy hash stands in for a missing one), so the time taken
+  // does not tell registered addresses from unknown ones.
+  const matches = await verifyPassword(params.password, user?.encrypted_password);
   if (!user || !user.encrypted_password) throw invalid;
   if (isBanned(user)) throw new AuthError(400, 'user_banned', 'User is banned');
-  if (!(await verifyPassword(params.password, user.encrypted_password))) throw invalid;
+  if (!matches) throw invalid;
 
   let weak: WeakPasswordError | undefined;
   try {
@@ -196,12 +240,39 @@ async function refreshTokenGrant(deps: AuthDeps, request: Request): Promise<Resp
   return respondWithSession(deps, outcome.grant, outcome.user);
 }
 
-/** `POST /token?grant_type=password|refresh_token`. */
+/**
+ * `grant_type=pkce` (GoTrue's `PKCE`): the auth code from a mailed link plus the verifier the client kept; one
+ * session, and the flow is gone.
+ */
+async function pkceGrant(deps: AuthDeps, request: Request): Promise<Response> {
+  const params = await readJson(request, PkceGrantSchema);
+  if (!params.auth_code || !params.code_verifier) {
+    throw new AuthError(400, 'validation_failed', 'invalid request: both auth code and code verifier should be non-empty');
+  }
+  const grantParams = grantParamsFrom(request);
+  const { grant, user } = await deps.db.tx(async (tx) => {
+    const flow = await redeemAuthCode(tx, params.auth_code, params.code_verifier);
+    const row = await findUserById(tx, flow.userId);
+    if (!row) throw new AuthError(404, 'user_not_found', 'User not found');
+    if (isBanned(row)) throw new AuthError(400, 'user_banned', 'User is banned');
+    const grant = await createSession(tx, row.id, flow.method, grantParams);
+    return { grant, user: await loadUserJson(tx, row.id) };
+  });
+  return respondWithSession(deps, grant, user);
+}
+
+/** `POST /token?grant_type=password|refresh_token|pkce`, all under the `token_refresh` limit as in GoTrue. */
 export async function token(deps: AuthDeps, request: Request): Promise<Response> {
   const grantType = new URL(request.url).searchParams.get('grant_type');
-  if (grantType === 'password') return passwordGrant(deps, request);
-  if (grantType === 'refresh_token') return refreshTokenGrant(deps, request);
-  throw new AuthError(400, 'invalid_credentials', 'unsupported_grant_type');
+  const grants: Record<string, (deps: AuthDeps, request: Request) => Promise<Response>> = {
+    password: passwordGrant,
+    refresh_token: refreshTokenGrant,
+    pkce: pkceGrant,
+  };
+  const grant = grantType ? grants[grantType] : undefined;
+  if (!grant) throw new AuthError(400, 'invalid_credentials', 'unsupported_grant_type');
+  limitRequest(deps.limiters.token, request);
+  return grant(deps, request);
 }
 
 /** `GET /user`: the caller's user object. */
@@ -213,17 +284,44 @@ export async function getUser(deps: AuthDeps, request: Request): Promise<Respons
 }
 
 /**
- * `PUT /user`: metadata, password (other sessions end, as in GoTrue), e-mail and phone changes. No mail or SMS is
- * sent by the lite stack: a change of address is recorded as pending (`new_email` / `new_phone`), as GoTrue
- * records it before the user confirms.
+ * GoTrue's reauthentication check for a password change with `secure_password_change`: a session younger than
+ * 24 hours may change the password as it is; an older one (or none) needs the `nonce` mailed by `/reauthenticate`.
+ */
+async function requireReauthentication(deps: AuthDeps, caller: Caller, nonce: string): Promise<void> {
+  const { rows } = caller.sessionId
+    ? await deps.db.query<{ recent: boolean }>(`select created_at > now() - interval '24 hours' as recent from auth.sessions where id = $1`, [
+        caller.sessionId,
+      ])
+    : { rows: [] };
+  if (rows[0]?.recent) return;
+  if (!nonce) throw new AuthError(400, 'reauthentication_needed', 'Password update requires reauthentication');
+  const { user } = caller;
+  const invalid = new AuthError(422, 'reauthentication_not_valid', 'Nonce has expired or is invalid');
+  const { rows: tokens } = await deps.db.query<{ token: string | null; sent_at: Date | null }>(
+    'select reauthentication_token as token, reauthentication_sent_at as sent_at from auth.users where id = $1',
+    [user.id],
+  );
+  const stored = tokens[0];
+  if (!user.email || !stored?.token || !stored.sent_at) throw invalid;
+  if (!isOtpValid(tokenHash(user.email, nonce), stored.token, stored.sent_at, deps.settings.otpExpiry)) throw invalid;
+}
+
+/**
+ * `PUT /user`: metadata, password (other sessions end, as in GoTrue; with `secure_password_change` an old session
+ * needs the reauthentication nonce), e-mail and phone changes. A new e-mail address is confirmed by mail — to the new
+ * address and, with `double_confirm_changes`, the current one — and waits in `new_email` until then; an anonymous
+ * user with autoconfirm gets it at once. No SMS exists here, so a new phone number is only recorded as pending.
  */
 export async function updateUser(deps: AuthDeps, request: Request): Promise<Response> {
   const caller = await authenticateUser(deps.db, deps.jwt, request);
+  limitRequest(deps.limiters.user, request);
   const params = await readJson(request, UserUpdateSchema);
   const { user } = caller;
+  const { settings } = deps;
   const email = params.email ? validateEmail(params.email) : '';
   const phone = params.phone ? validatePhone(params.phone) : '';
-  if (params.password !== null && params.password !== undefined) checkPasswordStrength(params.password, deps.settings);
+  const pkce = pkceChallenge(params.code_challenge, params.code_challenge_method);
+  if (params.password !== null && params.password !== undefined) checkPasswordStrength(params.password, settings);
   if (params.app_metadata && !ADMIN_ROLES.includes(user.role ?? '')) {
     throw new AuthError(403, 'not_admin', 'Updating app_metadata requires admin privileges');
   }
@@ -235,6 +333,7 @@ export async function updateUser(deps: AuthDeps, request: Request): Promise<Resp
   const changingPhone = phone !== '' && phone !== (user.phone ?? '');
   let encryptedPassword: string | undefined;
   if (params.password !== null && params.password !== undefined) {
+    if (settings.passwordChangeNeedsReauthentication) await requireReauthentication(deps, caller, params.nonce);
     if (params.password !== '' && (await verifyPassword(params.password, user.encrypted_password))) {
       throw new AuthError(422, 'same_password', 'New password should be different from the old password.');
     }
@@ -262,12 +361,14 @@ export async function updateUser(deps: AuthDeps, request: Request): Promise<Resp
     if (params.data) await mergeMetadata(tx, user.id, 'raw_user_meta_data', params.data);
     if (params.app_metadata) await mergeMetadata(tx, user.id, 'raw_app_meta_data', params.app_metadata);
     if (changingEmail) {
-      await tx.query(
-        `update auth.users set email_change = $2, email_change_sent_at = now(), email_change_confirm_status = 0,
-            email_change_token_new = $3, updated_at = now()
-          where id = $1`,
-        [user.id, email, randomBytes(28).toString('hex')],
-      );
+      const current = await findUserById(tx, user.id, true);
+      if (!current) throw new AuthError(404, 'user_not_found', 'User not found');
+      if (current.is_anonymous && settings.mailerAutoconfirm) {
+        await applyEmailChange(tx, current, email);
+      } else {
+        if (pkce) await createFlowState(tx, user.id, 'email_change', pkce);
+        await sendEmailChange(deps, tx, current, email, { referrer: referrer(settings, request), pkce: !!pkce });
+      }
     }
     if (changingPhone) {
       await tx.query('update auth.users set phone_change = $2, phone_change_sent_at = now(), updated_at = now() where id = $1', [

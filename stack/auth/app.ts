@@ -1,9 +1,12 @@
 import { Hono } from 'hono';
 import { getUser, json, logoutUser, signup, token, updateUser } from './account.ts';
 import { createUser, deleteUser, getUserById, listUsers, updateUserById } from './admin.ts';
+import { rejectNulInQuery } from './body.ts';
 import type { AuthDeps } from './deps.ts';
-import { errorResponse } from './errors.ts';
+import { generateLink, invite, magicLinkRoute, otp, reauthenticate, recover, resend } from './email-routes.ts';
+import { AuthError, errorResponse } from './errors.ts';
 import { authenticateAdmin } from './guards.ts';
+import { verifyGet, verifyPost } from './verify.ts';
 
 /** GoTrue's `/settings` body, from config.toml (only e-mail, and optionally anonymous, sign-ins exist here). */
 function settingsBody(deps: AuthDeps): Record<string, unknown> {
@@ -36,7 +39,19 @@ export function createAuthApp(deps: AuthDeps): Hono {
   const app = new Hono();
 
   app.onError((error, c) => errorResponse(error, c.req.header('x-supabase-api-version'), deps.log));
-  app.notFound(() => new Response('404 page not found\n', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } }));
+  // GoTrue answers an unknown route with a plain-text 404, which supabase-js reports as a JSON parse error; a JSON
+  // error in GoTrue's shape names the route instead.
+  app.notFound((c) =>
+    errorResponse(
+      new AuthError(404, 'not_found', `Not found: ${c.req.method} /auth/v1${new URL(c.req.url).pathname}`),
+      c.req.header('x-supabase-api-version'),
+      deps.log,
+    ),
+  );
+  app.use('*', async (c, next) => {
+    rejectNulInQuery(new URL(c.req.url));
+    await next();
+  });
 
   app.get('/health', () =>
     json({ version: 'lite', name: 'GoTrue', description: 'GoTrue is a user registration and authentication API' }),
@@ -49,6 +64,17 @@ export function createAuthApp(deps: AuthDeps): Hono {
   app.get('/user', (c) => getUser(deps, c.req.raw));
   app.put('/user', (c) => updateUser(deps, c.req.raw));
   app.post('/logout', (c) => logoutUser(deps, c.req.raw));
+  app.post('/recover', (c) => recover(deps, c.req.raw));
+  app.post('/otp', (c) => otp(deps, c.req.raw));
+  app.post('/magiclink', (c) => magicLinkRoute(deps, c.req.raw));
+  app.post('/resend', (c) => resend(deps, c.req.raw));
+  app.get('/verify', (c) => verifyGet(deps, c.req.raw));
+  app.post('/verify', (c) => verifyPost(deps, c.req.raw));
+  app.get('/reauthenticate', (c) => reauthenticate(deps, c.req.raw));
+  app.post('/invite', async (c) => {
+    await authenticateAdmin(deps.db, deps.jwt, c.req.raw);
+    return invite(deps, c.req.raw);
+  });
 
   app.use('/admin/*', async (c, next) => {
     await authenticateAdmin(deps.db, deps.jwt, c.req.raw);
@@ -59,6 +85,7 @@ export function createAuthApp(deps: AuthDeps): Hono {
   app.get('/admin/users/:id', (c) => getUserById(deps, c.req.param('id')));
   app.put('/admin/users/:id', (c) => updateUserById(deps, c.req.param('id'), c.req.raw));
   app.delete('/admin/users/:id', (c) => deleteUser(deps, c.req.param('id'), c.req.raw));
+  app.post('/admin/generate_link', (c) => generateLink(deps, c.req.raw));
 
   return app;
 }

@@ -53,9 +53,41 @@ export function parseJson<S extends z.ZodType>(text: string, schema: S): z.infer
   } catch {
     throw new AuthError(400, 'bad_json', 'Could not parse request body as JSON: invalid JSON syntax');
   }
+  rejectNul(value, '');
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw new AuthError(400, 'bad_json', `Could not parse request body as JSON: ${describeIssue(parsed.error.issues[0])}`);
   }
   return parsed.data;
+}
+
+/**
+ * Postgres cannot store U+0000 in text or jsonb, so GoTrue answers such input with a 500. Here it is a 400 naming the
+ * field, found before anything reaches the database: every string and key of the body, at any depth.
+ */
+function rejectNul(root: unknown, rootPath: string): void {
+  // Iterative, so a deeply nested body cannot overflow the stack.
+  const pending: Array<[unknown, string]> = [[root, rootPath]];
+  while (pending.length > 0) {
+    const [value, path] = pending.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) throw nulError(path || 'body');
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => pending.push([item, `${path}[${i}]`]));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        if (key.includes('\u0000')) throw nulError(path || 'body');
+        pending.push([item, path ? `${path}.${key}` : key]);
+      }
+    }
+  }
+}
+
+function nulError(field: string): AuthError {
+  return new AuthError(400, 'validation_failed', `${field}: must not contain a NUL character (\\u0000)`);
+}
+
+/** {@link rejectNul} for query parameters (`redirect_to`, `token`, …), which reach the database and mail links too. */
+export function rejectNulInQuery(url: URL): void {
+  for (const [key, value] of url.searchParams) if (key.includes('\u0000') || value.includes('\u0000')) throw nulError(key);
 }

@@ -4,19 +4,33 @@
  * `{code: <status>, error_code, msg}` for everyone else. Every error also carries the `x-sb-error-code` header.
  */
 
-/** The error codes this Auth API emits; a closed subset of GoTrue's `apierrors/errorcode.go`. */
+/**
+ * The error codes this Auth API emits: a closed subset of GoTrue's `apierrors/errorcode.go`, plus `not_found` for an
+ * unknown route (GoTrue answers those with a plain-text 404 that supabase-js cannot parse).
+ */
 export type AuthErrorCode =
+  | 'anonymous_provider_disabled'
+  | 'bad_code_verifier'
   | 'bad_json'
   | 'bad_jwt'
   | 'conflict'
   | 'email_exists'
   | 'email_not_confirmed'
   | 'email_provider_disabled'
+  | 'flow_state_expired'
+  | 'flow_state_not_found'
   | 'invalid_credentials'
   | 'no_authorization'
   | 'not_admin'
+  | 'not_found'
+  | 'otp_disabled'
+  | 'otp_expired'
+  | 'over_email_send_rate_limit'
+  | 'over_request_rate_limit'
   | 'phone_exists'
   | 'phone_provider_disabled'
+  | 'reauthentication_needed'
+  | 'reauthentication_not_valid'
   | 'refresh_token_already_used'
   | 'refresh_token_not_found'
   | 'request_entity_too_large'
@@ -29,8 +43,7 @@ export type AuthErrorCode =
   | 'user_banned'
   | 'user_not_found'
   | 'validation_failed'
-  | 'weak_password'
-  | 'anonymous_provider_disabled';
+  | 'weak_password';
 
 /** The first API version whose error bodies use `{code, message}`. */
 export const API_VERSION_2024_01_01 = '2024-01-01';
@@ -42,11 +55,16 @@ export class AuthError extends Error {
     readonly status: number,
     readonly code: AuthErrorCode,
     message: string,
+    /** Extra response headers, e.g. `Retry-After` on a 429. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'AuthError';
   }
 }
+
+/** Postgres refuses text it cannot store (`22021` invalid byte sequence, e.g. a NUL; `22P05` untranslatable). */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 
 /** 422 `weak_password`, whose body also lists why (`length`, `characters`, `pwned`). */
 export class WeakPasswordError extends AuthError {
@@ -92,13 +110,16 @@ export function errorResponse(error: unknown, apiVersion: string | null | undefi
   if (error instanceof OAuthError) {
     return json(400, { error: error.error, error_description: error.description }, {});
   }
+  const pgCode = (error as { code?: unknown } | null)?.code;
   const known =
     error instanceof AuthError
       ? error
-      : new AuthError(500, 'unexpected_failure', 'Unexpected failure, please check server logs for more information');
-  if (!(error instanceof AuthError)) log(`auth: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      : typeof pgCode === 'string' && UNSTORABLE_TEXT.has(pgCode)
+        ? new AuthError(400, 'validation_failed', 'Request contains text that cannot be stored (such as a NUL character)')
+        : new AuthError(500, 'unexpected_failure', 'Unexpected failure, please check server logs for more information');
+  if (known.status >= 500) log(`auth: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
 
-  const headers: Record<string, string> = { 'x-sb-error-code': known.code };
+  const headers: Record<string, string> = { ...known.headers, 'x-sb-error-code': known.code };
   // The unread rest of an oversized body makes the connection unusable; say so, as Go's server does.
   if (known.status === 413) headers.connection = 'close';
   const extra = known instanceof WeakPasswordError ? { weak_password: { reasons: known.reasons } } : {};

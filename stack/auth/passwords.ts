@@ -1,4 +1,5 @@
-import bcrypt from 'bcryptjs';
+import { randomBytes } from 'node:crypto';
+import { hash, verify } from '@node-rs/bcrypt';
 import { AuthError, WeakPasswordError } from './errors.ts';
 import type { AuthSettings } from './settings.ts';
 
@@ -10,19 +11,62 @@ const BCRYPT_COST = 10;
 const BCRYPT_HASH = /^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$/;
 
 /**
- * Hashes a password exactly as GoTrue stores it (`$2a$10$…`, Go's bcrypt prefix), so `auth.users` rows move to
- * hosted Supabase unchanged. Call it outside any transaction: it is deliberately slow.
+ * How many bcrypt jobs may run at once. They run on libuv's thread pool (`UV_THREADPOOL_SIZE`, default 4), which file
+ * I/O shares: leaving two threads free keeps Storage and the mailbox responsive during a burst of sign-ins.
  */
-export async function hashPassword(password: string): Promise<string> {
-  // $2a$ and $2b$ are the same algorithm for passwords under 255 bytes; bcryptjs defaults to $2b$.
-  const salt = (await bcrypt.genSalt(BCRYPT_COST)).replace(/^\$2b\$/, '$2a$');
-  return bcrypt.hash(password, salt);
+export const BCRYPT_CONCURRENCY = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 2);
+
+let running = 0;
+const waiting: Array<() => void> = [];
+
+/** Runs `job` when fewer than {@link BCRYPT_CONCURRENCY} bcrypt jobs are running; the rest wait in order. */
+async function limited<T>(job: () => Promise<T>): Promise<T> {
+  // A finishing job hands its slot straight to the next waiter, so `running` never exceeds the limit.
+  if (running >= BCRYPT_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running += 1;
+  try {
+    return await job();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running -= 1;
+  }
 }
 
-/** Compares a password with a stored bcrypt hash; a missing or non-bcrypt hash never matches. */
-export async function verifyPassword(password: string, hash: string | null | undefined): Promise<boolean> {
-  if (!hash || !isBcryptHash(hash)) return false;
-  return bcrypt.compare(password, hash);
+/**
+ * Hashes a password exactly as GoTrue stores it (`$2a$10$…`, Go's bcrypt prefix), so `auth.users` rows move to
+ * hosted Supabase unchanged. The work runs on libuv's thread pool (native bcrypt), never on the event loop, so
+ * other requests keep flowing while it runs. Call it outside any transaction: it is deliberately slow.
+ */
+export function hashPassword(password: string): Promise<string> {
+  return limited(() => hash(password, { cost: BCRYPT_COST, version: '2a' }));
+}
+
+let dummyHash: Promise<string> | undefined;
+
+/** A hash of a random secret, made once: what a password is checked against when there is no real hash. */
+function dummy(): Promise<string> {
+  dummyHash ??= hashPassword(randomBytes(32).toString('base64url'));
+  return dummyHash;
+}
+
+/** Makes the dummy hash before the first request, so even that one takes no longer for an unknown address. */
+export async function prepareDummyHash(): Promise<void> {
+  await dummy();
+}
+
+/**
+ * Compares a password with a stored bcrypt hash, off the event loop. A missing or non-bcrypt hash (unknown user, a
+ * user without a password) never matches, but still costs one full comparison against a dummy hash of the same cost,
+ * so the answer's timing does not tell known e-mail addresses from unknown ones.
+ */
+export async function verifyPassword(password: string, stored: string | null | undefined): Promise<boolean> {
+  if (!stored || !isBcryptHash(stored)) {
+    const standIn = await dummy();
+    await limited(() => verify(password, standIn));
+    return false;
+  }
+  return limited(() => verify(password, stored));
 }
 
 /** True for a well-formed bcrypt hash (what admin `password_hash` must be). */

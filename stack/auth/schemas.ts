@@ -63,3 +63,48 @@ export const AdminUserSchema = z.object({
 
 /** `DELETE /admin/users/{id}` optional body. */
 export const AdminDeleteSchema = z.object({ should_soft_delete: flag });
+
+/** `POST /token?grant_type=pkce` (GoTrue `PKCEGrantParams`). */
+export const PkceGrantSchema = z.object({ auth_code: text, code_verifier: text });
+
+/** `POST /recover` (GoTrue `RecoverParams`). */
+export const RecoverSchema = z.object({ email: text, code_challenge: text, code_challenge_method: text });
+
+/** `POST /otp` (GoTrue `OtpParams`); `create_user` defaults to true. */
+export const OtpSchema = z.object({
+  email: text,
+  phone: text,
+  create_user: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? true),
+  data: metadata,
+  channel: text,
+  code_challenge: text,
+  code_challenge_method: text,
+});
+
+/** `POST /magiclink` (GoTrue `MagicLinkParams`, deprecated but still served). */
+export const MagicLinkSchema = z.object({ email: text, data: metadata, code_challenge: text, code_challenge_method: text });
+
+/** `POST /resend` (GoTrue `ResendConfirmationParams`). */
+export const ResendSchema = z.object({
+  type: text,
+  email: text,
+  phone: text,
+  code_challenge: text,
+  code_challenge_method: text,
+});
+
+/** `POST /invite` (GoTrue `InviteParams`). */
+export const InviteSchema = z.object({ email: text, data: metadata });
+
+/** `POST /admin/generate_link` (GoTrue `GenerateLinkParams`). */
+export const GenerateLinkSchema = z.object({
+  type: text,
+  email: text,
+  new_email: text,
+  password: text,
+  data: metadata,
+  redirect_to: text,
+});

@@ -1,4 +1,5 @@
 import type { StackContext } from '../context.ts';
+import { parseGoDuration } from './validation.ts';
 
 /** GoTrue's default and admin roles as the CLI configures them (`GOTRUE_JWT_DEFAULT_GROUP_NAME`, `GOTRUE_JWT_ADMIN_ROLES`). */
 export const DEFAULT_ROLE = 'authenticated';
@@ -37,6 +38,34 @@ export interface AuthSettings {
   refreshTokenReuseInterval: number;
   minimumPasswordLength: number;
   requiredCharacters: string[];
+  /** `site_url`: the default redirect and the base every allowed redirect is compared with. */
+  siteUrl: string;
+  /** `additional_redirect_urls`: GoTrue's `URI_ALLOW_LIST`, glob patterns. */
+  redirectAllowList: string[];
+  /** `double_confirm_changes`: an e-mail change needs a link from the old address as well as the new one. */
+  secureEmailChange: boolean;
+  /** `secure_password_change`: a password change needs a reauthentication nonce unless the session is recent. */
+  passwordChangeNeedsReauthentication: boolean;
+  /** `max_frequency` in milliseconds: the least time between two mails of one kind to one user. */
+  mailMaxFrequencyMs: number;
+  otpLength: number;
+  /** Seconds an e-mailed code or link stays valid. */
+  otpExpiry: number;
+  rateLimits: RateLimitSettings;
+}
+
+/** `[auth.rate_limit]` as GoTrue applies it (the CLI's env mapping). */
+export interface RateLimitSettings {
+  /** Mails per hour over the whole instance; `undefined` when unlimited (no `[auth.email.smtp]`, as in the CLI). */
+  emailSent: number | undefined;
+  /** Anonymous sign-ins per hour per client. */
+  anonymousUsers: number;
+  /** `/token` requests per 5 minutes per client. */
+  tokenRefresh: number;
+  /** Sign-ups, `/otp`, `/recover`, `/resend`, `/magiclink` and `PUT /user`, each per 5 minutes per client. */
+  signInSignUps: number;
+  /** `/verify` requests per 5 minutes per client. */
+  tokenVerifications: number;
 }
 
 /** Reads the Auth settings from the stack's parsed config.toml. */
@@ -59,5 +88,28 @@ export function authSettings(ctx: Pick<StackContext, 'config' | 'apiUrl'>): Auth
     refreshTokenReuseInterval: auth.refresh_token_reuse_interval,
     minimumPasswordLength: auth.minimum_password_length,
     requiredCharacters,
+    siteUrl: auth.site_url,
+    redirectAllowList: auth.additional_redirect_urls,
+    secureEmailChange: auth.email.double_confirm_changes,
+    passwordChangeNeedsReauthentication: auth.email.secure_password_change,
+    mailMaxFrequencyMs: maxFrequency(auth.email.max_frequency),
+    otpLength: auth.email.otp_length,
+    otpExpiry: auth.email.otp_expiry,
+    rateLimits: {
+      // The CLI lifts the mail limit (GOTRUE_RATE_LIMIT_EMAIL_SENT=360000) unless a real SMTP server is configured.
+      emailSent: auth.email.smtp?.enabled ? auth.rate_limit.email_sent : undefined,
+      anonymousUsers: auth.rate_limit.anonymous_users,
+      tokenRefresh: auth.rate_limit.token_refresh,
+      signInSignUps: auth.rate_limit.sign_in_sign_ups,
+      tokenVerifications: auth.rate_limit.token_verifications,
+    },
   };
+}
+
+function maxFrequency(text: string): number {
+  const ms = parseGoDuration(text);
+  if (ms === undefined || ms < 0) {
+    throw new Error(`config.toml: auth.email.max_frequency must be a duration such as "1s" or "1m0s", got ${JSON.stringify(text)}`);
+  }
+  return ms;
 }

@@ -1,5 +1,6 @@
 import type { TxClient } from '../db/pool.ts';
 import { AuthError } from './errors.ts';
+import { DEFAULT_AUD, DEFAULT_ROLE } from './settings.ts';
 
 /** GoTrue writes the nil UUID into every `instance_id`; hosted Supabase filters on it. */
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
@@ -31,6 +32,13 @@ export interface UserRow {
   banned_until: Date | null;
   deleted_at: Date | null;
   is_anonymous: boolean;
+  /** One-time token hashes GoTrue keeps on the row ('' when none), and the e-mail change's progress. */
+  confirmation_token: string | null;
+  recovery_token: string | null;
+  email_change_token_new: string | null;
+  email_change_token_current: string | null;
+  email_change_confirm_status: number | null;
+  reauthentication_token: string | null;
 }
 
 /** An `auth.identities` row. */
@@ -52,7 +60,8 @@ export type UserJson = Record<string, unknown>;
 const USER_COLUMNS = `id, aud, role, email, encrypted_password, email_confirmed_at, invited_at, confirmation_sent_at,
   confirmed_at, recovery_sent_at, email_change, email_change_sent_at, phone, phone_confirmed_at, phone_change,
   phone_change_sent_at, reauthentication_sent_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data,
-  created_at, updated_at, banned_until, deleted_at, is_anonymous`;
+  created_at, updated_at, banned_until, deleted_at, is_anonymous, confirmation_token, recovery_token,
+  email_change_token_new, email_change_token_current, email_change_confirm_status, reauthentication_token`;
 
 function iso(value: Date | null | undefined): string | undefined {
   return value ? new Date(value).toISOString() : undefined;
@@ -289,4 +298,59 @@ export function conflictFromUniqueViolation(error: unknown, emailCode: 'user_alr
       : new AuthError(422, 'email_exists', 'A user with this email address has already been registered');
   }
   throw error;
+}
+
+/** The columns that hold a one-time token hash. */
+export type TokenColumn =
+  | 'confirmation_token'
+  | 'recovery_token'
+  | 'email_change_token_new'
+  | 'email_change_token_current'
+  | 'reauthentication_token';
+
+/** The user whose `column` holds `tokenHash` (GoTrue's `FindUserBy…Token`); empty hashes never match. */
+export async function findUserByToken(tx: TxClient, columns: TokenColumn[], tokenHash: string): Promise<UserRow | undefined> {
+  if (!tokenHash) return undefined;
+  const where = columns.map((c) => `${c} = $1`).join(' or ');
+  const { rows } = await tx.query<UserRow>(
+    `select ${USER_COLUMNS} from auth.users where instance_id = $2 and (${where}) limit 1 for update`,
+    [tokenHash, NIL_UUID],
+  );
+  return rows[0];
+}
+
+/** How {@link insertEmailUser} fills a new user's metadata. */
+export interface EmailUserOptions {
+  /** The user's `data` (user_metadata). */
+  metadata: Record<string, unknown>;
+  /**
+   * GoTrue's `/signup` copies `data` into the identity and makes user_metadata the identity's data (with
+   * `email_verified` once confirmed); invitations and generated links keep `data` as user_metadata alone.
+   */
+  asSignup: boolean;
+  confirmed: boolean;
+}
+
+/** A new e-mail user with its `email` identity (GoTrue's `signupNewUser` + `createNewIdentity`); returns its id. */
+export async function insertEmailUser(tx: TxClient, email: string, encryptedPassword: string, options: EmailUserOptions): Promise<string> {
+  const id = crypto.randomUUID();
+  const identityData: Record<string, unknown> = { sub: id, email, email_verified: false, phone_verified: false };
+  if (options.asSignup) for (const [key, value] of Object.entries(options.metadata)) if (!(key in identityData)) identityData[key] = value;
+  const userMetadata = options.asSignup ? { ...identityData, ...(options.confirmed ? { email_verified: true } : {}) } : { ...options.metadata };
+  await insertUser(tx, {
+    id,
+    aud: DEFAULT_AUD,
+    role: DEFAULT_ROLE,
+    email,
+    phone: null,
+    encryptedPassword,
+    appMetadata: { provider: 'email', providers: ['email'] },
+    userMetadata,
+    emailConfirmed: options.confirmed,
+    phoneConfirmed: false,
+    confirmationSent: false,
+    bannedUntil: null,
+  });
+  await insertIdentity(tx, id, 'email', identityData);
+  return id;
 }

@@ -1,4 +1,4 @@
-import bcrypt from 'bcryptjs';
+import { verify } from '@node-rs/bcrypt';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
@@ -72,7 +72,7 @@ describe('auth: sign-up, sign-in and the user endpoints', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0].email).toBe(email.toLowerCase());
     expect(rows[0].encrypted_password).toMatch(/^\$2a\$10\$[./A-Za-z0-9]{53}$/);
-    expect(await bcrypt.compare(PASSWORD, rows[0].encrypted_password)).toBe(true);
+    expect(await verify(PASSWORD, rows[0].encrypted_password)).toBe(true);
     // GoTrue cannot read NULL token columns; rows must look like the ones it writes.
     expect(rows[0].instance_id).toBe('00000000-0000-0000-0000-000000000000');
     expect(rows[0].confirmation_token).toBe('');

@@ -1,4 +1,4 @@
-import bcrypt from 'bcryptjs';
+import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../stack/index.ts';
 import { anonClient, serviceClient, startTestStack, uniqueEmail } from '../../helpers/stack.ts';
@@ -98,7 +98,7 @@ describe('auth admin API', () => {
 
     it('accepts a bcrypt password_hash, stores it as given, and signs in with the original password', async () => {
       const email = uniqueEmail('hash');
-      const hash = await bcrypt.hash('imported-password-9', await bcrypt.genSalt(4));
+      const hash = await bcryptHash('imported-password-9', { cost: 4, version: '2b' });
       const { data, error } = await serviceClient(stack).auth.admin.createUser({ email, password_hash: hash, email_confirm: true } as never);
       expect(error).toBeNull();
       const { rows } = await stack.db.query('select encrypted_password from auth.users where id = $1', [data.user!.id]);
@@ -143,7 +143,7 @@ describe('auth admin API', () => {
       const both = await serviceClient(stack).auth.admin.createUser({
         email: uniqueEmail('both'),
         password: PASSWORD,
-        password_hash: await bcrypt.hash('x', 4),
+        password_hash: await bcryptHash('x', { cost: 4 }),
       } as never);
       expect(errorShape(both.error)).toEqual({
         name: 'AuthApiError',
