@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../stack/index.ts';
 import { launchChromium, serveBuiltApp } from '../helpers/browser.ts';
 import { serviceClient, startTestStack, uniqueEmail } from '../helpers/stack.ts';
+import { lastMailTo, linkIn } from '../stack/auth/mail-helpers.ts';
 
 // The browser app in real Chromium against a whole stack: Auth, the functions in Deno, the worker run by the
 // scheduler, and the app built by Vite and served as `npm run dev` serves it.
@@ -165,6 +166,37 @@ describe('the browser app', () => {
     await form.getByRole('alert').filter({ hasText: 'The e-mail address or password is not right.' }).waitFor();
     await page.close();
   }, 120_000);
+
+  it('resets a forgotten password through the link the mailbox caught', { timeout: 120_000 }, async () => {
+    const page = await newPage();
+    const email = uniqueEmail('web-reset');
+    await signUp(page, email);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Forgot your password?' }).click();
+    const reset = page.getByRole('form', { name: 'Reset your password' });
+    await reset.getByLabel('E-mail').fill(email);
+    await reset.getByRole('button', { name: 'Send reset link' }).click();
+    await reset.getByRole('status').filter({ hasText: 'an e-mail with a link to choose a new password is on its way' }).waitFor();
+
+    // The link verifies the token and redirects to an allowed URL: the site URL (:3000), which here stands for
+    // this app on its test port, carrying the recovery session in the fragment.
+    const link = linkIn(await lastMailTo(stack, email));
+    await page.route('http://127.0.0.1:3000/**', (route) =>
+      route.fulfill({ contentType: 'text/html', body: `<script>location.replace(${JSON.stringify(web.url)} + '/' + location.hash)</script>` }),
+    );
+    await page.goto(link);
+    const choose = page.getByRole('form', { name: 'Choose a new password' });
+    await choose.getByLabel('New password').fill('a-brand-new-passphrase');
+    await choose.getByRole('button', { name: 'Save password' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    const signIn = page.getByRole('form', { name: 'Sign in' });
+    await signIn.getByLabel('E-mail').fill(email);
+    await signIn.getByLabel('Password').fill('a-brand-new-passphrase');
+    await signIn.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.close();
+  });
 
   it('deletes and reprocesses documents from the list', async () => {
     const page = await newPage();
