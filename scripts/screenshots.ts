@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createStack } from '../stack/index.ts';
 import { buildWebApp, startWebApp } from '../stack/web.ts';
-import { launchChromium } from './browser.ts';
+import { authorizeInSwaggerUi, launchChromium, tryNewMovies } from './browser.ts';
 
 const OUT = resolve(import.meta.dirname, '../docs/screenshots');
 const EMAIL = 'ada@example.com';
@@ -68,18 +68,8 @@ async function main(): Promise<void> {
 
       step('opening the API docs, authorizing and trying GET /movies/new');
       await page.goto(`${web.url}/docs/`);
-      await page.getByRole('button', { name: 'Authorize' }).first().click();
-      await page.locator('input#oauth_username').fill(EMAIL);
-      await page.locator('input#oauth_password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Apply given OAuth2 credentials' }).click();
-      await page.getByRole('button', { name: 'Remove authorization' }).waitFor();
-      await page.locator('.modal-ux').getByRole('button', { name: 'Close' }).first().click();
-      const operation = page.locator('.opblock-get').filter({ has: page.locator('[data-path="/movies/new"]') });
-      await operation.locator('.opblock-summary-control').click();
-      await operation.getByRole('button', { name: 'Try it out' }).click();
-      await operation.locator('input[placeholder="year"]').fill('2000');
-      await operation.locator('input[placeholder="rating"]').fill('8.5');
-      await operation.getByRole('button', { name: 'Execute' }).click();
+      await authorizeInSwaggerUi(page, EMAIL, PASSWORD);
+      const operation = await tryNewMovies(page);
       await operation.locator('.live-responses-table .response-col_status').getByText('200').waitFor();
       // The operation near the top, with its parameters, the curl line and the start of the films.
       await operation.evaluate((el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 24));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Stack } from '../../stack/index.ts';
 import { buildWebApp, startWebApp, type WebApp } from '../../stack/web.ts';
 
-export { launchChromium } from '../../scripts/browser.ts';
+export { authorizeInSwaggerUi, launchChromium, tryNewMovies } from '../../scripts/browser.ts';
 
 /** The browser app built once into a temporary directory and served for `stack`, as `npm run dev` serves it. */
 export async function serveBuiltApp(stack: Stack): Promise<WebApp> {

@@ -11,7 +11,7 @@ import { Hono } from 'hono';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../stack/index.ts';
-import { launchChromium, serveBuiltApp } from '../helpers/browser.ts';
+import { authorizeInSwaggerUi, launchChromium, serveBuiltApp, tryNewMovies } from '../helpers/browser.ts';
 import { serviceClient, startTestStack, uniqueEmail } from '../helpers/stack.ts';
 import { lastMailTo, linkIn } from '../stack/auth/mail-helpers.ts';
 
@@ -235,21 +235,8 @@ describe('the API docs page', () => {
     expect(names).toEqual(expect.arrayContaining(['chat', 'documents', 'movies', 'token', 'upload']));
     await page.locator('.swagger-ui .info .title').filter({ hasText: 'edgebrain movies' }).waitFor();
 
-    await page.getByRole('button', { name: 'Authorize' }).first().click();
-    const dialog = page.locator('.modal-ux');
-    const oauth = dialog.locator('.auth-container').filter({ hasText: 'oauth2' });
-    await oauth.locator('input#oauth_username').fill(email);
-    await oauth.locator('input#oauth_password').fill(PASSWORD);
-    await oauth.getByRole('button', { name: 'Apply given OAuth2 credentials' }).click();
-    await oauth.getByRole('button', { name: 'Remove authorization' }).waitFor();
-    await dialog.getByRole('button', { name: 'Close' }).first().click();
-
-    const operation = page.locator('.opblock-get').filter({ has: page.locator('[data-path="/movies/new"]') });
-    await operation.locator('.opblock-summary-control').click();
-    await operation.getByRole('button', { name: 'Try it out' }).click();
-    await operation.locator('input[placeholder="year"]').fill('2000');
-    await operation.locator('input[placeholder="rating"]').fill('8.5');
-    await operation.getByRole('button', { name: 'Execute' }).click();
+    await authorizeInSwaggerUi(page, email, PASSWORD);
+    const operation = await tryNewMovies(page);
     const live = operation.locator('.live-responses-table .response');
     await expect.poll(() => live.locator('.response-col_status').textContent(), SOON).toBe('200');
     const films = JSON.parse((await live.locator('.response-col_description pre code').first().textContent()) ?? '[]');
