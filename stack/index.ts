@@ -21,6 +21,8 @@ import {
 import { createFunctionsService, type FunctionsOptions } from './functions/index.ts';
 import { createGateway, type Service, type Services } from './gateway.ts';
 import { generateSigningKey, JwtKeys, signingKeyFromJwk, type SigningKey } from './jwt.ts';
+import { assertPortFree, lockDataDir } from './lifecycle.ts';
+import { startMailServer, type Mailbox } from './mail/index.ts';
 import { createRestService } from './rest/index.ts';
 import { type Scheduler, startScheduler, upsertStackSecrets } from './scheduler/index.ts';
 import { createStorageService } from './storage/index.ts';
@@ -38,6 +40,11 @@ export interface StackOptions {
   apiPort?: number;
   /** Embedded Postgres port; default 54322; 0 picks a free port. */
   dbPort?: number;
+  /**
+   * Mailbox port (Mailpit's web UI and API); default `[local_smtp] port` from config.toml (54324), or a free port when
+   * `apiPort` is 0 (tests, one-off commands); 0 picks a free port.
+   */
+  mailPort?: number;
   /** Use this Postgres instead of the embedded one (it must allow creating roles). */
   dbUrl?: string;
   /** HS256 secret for API keys and (in HS256 mode) user tokens; default the CLI's. */
@@ -56,6 +63,8 @@ export interface StackOptions {
    * false nothing runs until `stack.scheduler.tick()` is called, for tests that drive time themselves.
    */
   scheduler?: boolean;
+  /** What the data directory's lock file says holds it (`dev`, `db reset`, …), for other commands' messages. */
+  command?: string;
   log?: (line: string) => void;
 }
 
@@ -71,6 +80,9 @@ export interface Stack {
   migrations: MigrateResult;
   /** Stands in for the pg_cron and pg_net background workers; `tick()` runs one pass on demand. */
   scheduler: Scheduler;
+  /** The mailbox that catches the mail Auth sends (like `supabase start`'s Mailpit); undefined with `[local_smtp] enabled = false`. */
+  mailUrl: string | undefined;
+  mail: Mailbox | undefined;
   /** The variables `supabase status -o env` prints, with this stack's values. */
   env(): Record<string, string>;
   stop(): Promise<void>;
@@ -134,8 +146,11 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
   const dataDir = options.ephemeral ? undefined : resolve(options.dataDir ?? join(projectDir, '.stack'));
   const workDir = dataDir ?? (await mkdtemp(join(tmpdir(), 'edgebrain-stack-')));
   if (dataDir) await mkdir(dataDir, { recursive: true });
+  // Before the database is opened: two PGlite instances on one directory corrupt it.
+  const lock = dataDir ? await lockDataDir(dataDir, options.command ?? 'stack') : undefined;
 
   const cleanups: Array<() => Promise<void>> = [];
+  if (lock) cleanups.push(() => lock.release());
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     cleanups.length = 0;
@@ -143,6 +158,11 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
   try {
     let embedded: EmbeddedPostgres | undefined;
     let dbUrl = options.dbUrl;
+    // Fixed ports are checked before anything starts, so a clash names the port and who holds it.
+    const mailPort = options.mailPort ?? (options.apiPort === 0 ? 0 : config.local_smtp.port);
+    await assertPortFree(host, options.apiPort ?? DEFAULT_API_PORT, 'api');
+    if (!dbUrl) await assertPortFree(host, options.dbPort ?? DEFAULT_DB_PORT, 'db');
+    if (config.local_smtp.enabled) await assertPortFree(host, mailPort, 'mail');
     if (!dbUrl) {
       embedded = await startEmbeddedPostgres({
         dataDir: dataDir ? join(dataDir, 'db') : undefined,
@@ -173,9 +193,24 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
     );
     const keys = await mintKeys(jwt);
 
+    const mailServer = config.local_smtp.enabled
+      ? await startMailServer({ host, port: mailPort, dataDir })
+      : undefined;
+    if (mailServer) cleanups.push(() => mailServer.close());
+
     const services: Services = {};
     const gateway = createGateway({ keys, services });
-    const server = createAdaptorServer({ fetch: gateway.fetch, hostname: host });
+    // The port is taken now (its number goes into the services' config), but requests wait until every service
+    // is up and start-up clean-up is done: no window of 404s for routes whose service does not exist yet.
+    let markReady!: () => void;
+    const ready = new Promise<void>((resolveReady) => (markReady = resolveReady));
+    const server = createAdaptorServer({
+      fetch: async (request: Request) => {
+        await ready;
+        return gateway.fetch(request);
+      },
+      hostname: host,
+    });
     const apiPort = await listen(server, options.apiPort ?? DEFAULT_API_PORT, host);
     cleanups.push(
       () =>
@@ -200,7 +235,7 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
       functions: options.functions,
     };
     const factories = {
-      auth: createAuthService,
+      auth: (c: StackContext) => createAuthService(c, mailServer?.mailbox),
       rest: createRestService,
       storage: createStorageService,
       functions: createFunctionsService,
@@ -216,6 +251,8 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
     await upsertStackSecrets(db, { apiUrl, secretKey: keys.secret }, log);
     const scheduler = startScheduler(ctx, { enabled: options.scheduler !== false });
     cleanups.push(() => scheduler.stop());
+    await lock?.update({ apiUrl, dbUrl });
+    markReady();
 
     return {
       apiUrl,
@@ -226,6 +263,8 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
       db,
       migrations,
       scheduler,
+      mailUrl: mailServer?.url,
+      mail: mailServer?.mailbox,
       env: () => ({
         API_URL: apiUrl,
         REST_URL: `${apiUrl}/rest/v1`,
