@@ -21,6 +21,8 @@ const OPTION_HELP = {
   port: '--port <n>           API gateway port (default 54321; 0 picks a free one)',
   'db-port': '--db-port <n>        embedded Postgres port (default 54322; 0 picks a free one)',
   'mail-port': '--mail-port <n>      mailbox port (default [local_smtp] port, 54324; 0 picks a free one)',
+  'web-port': '--web-port <n>       browser app and API docs port (default 3000; 0 picks a free one)',
+  'no-web': '--no-web             do not serve the browser app',
   signing: '--signing <alg>      HS256 (default) or ES256 user-token signing',
   'no-seed': '--no-seed            do not run supabase/seed.sql on a fresh database',
   help: '--help, -h           print this help',
@@ -32,7 +34,7 @@ const COMMANDS: Record<string, { script: string; summary: string; options: Optio
   '': {
     script: 'dev',
     summary: 'Start the lite stack in the foreground (Ctrl-C, SIGTERM or SIGHUP stop it).',
-    options: ['ephemeral', 'data-dir', 'db-url', 'port', 'db-port', 'mail-port', 'signing', 'no-seed', 'help'],
+    options: ['ephemeral', 'data-dir', 'db-url', 'port', 'db-port', 'mail-port', 'web-port', 'no-web', 'signing', 'no-seed', 'help'],
   },
   'db reset': {
     script: 'db:reset',
@@ -79,6 +81,8 @@ function parse() {
         port: { type: 'string' },
         'db-port': { type: 'string' },
         'mail-port': { type: 'string' },
+        'web-port': { type: 'string' },
+        'no-web': { type: 'boolean', default: false },
         signing: { type: 'string' },
         'no-seed': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -191,11 +195,13 @@ async function main(): Promise<void> {
   }
 
   // Only the long-running dev server watches function files; tests and db commands never do.
-  const starting = createStack({ ...options, command: 'dev', functions: { watch: true } });
+  const web = values['no-web'] ? undefined : { port: port(values['web-port'], 'web-port'), mode: 'dev' as const };
+  const starting = createStack({ ...options, command: 'dev', functions: { watch: true }, web });
   stopOnSignals(starting);
   const stack = await starting;
   for (const [key, value] of Object.entries(stack.env())) console.log(`${key}="${value}"`);
   console.error(`\nedgebrain lite stack running at ${stack.apiUrl} (Ctrl-C to stop). For development only.`);
+  if (stack.webUrl) console.error(`App: ${stack.webUrl}   API docs: ${stack.webUrl}/docs/`);
   if (stack.mailUrl) console.error(`Mailbox (auth mail is caught here, never sent): ${stack.mailUrl}`);
 }
 

@@ -17,6 +17,8 @@ export const DEFAULT_SECRET_KEY = 'sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz';
 
 export const DEFAULT_API_PORT = 54321;
 export const DEFAULT_DB_PORT = 54322;
+/** The browser app: `[auth] site_url` in config.toml, where Auth's links lead. */
+export const DEFAULT_WEB_PORT = 3000;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DB_USER = 'postgres';
 export const DB_PASSWORD = 'postgres';

@@ -15,6 +15,7 @@ import {
   DEFAULT_API_PORT,
   DEFAULT_DB_PORT,
   DEFAULT_HOST,
+  DEFAULT_WEB_PORT,
   DEFAULT_JWT_SECRET,
   DEFAULT_KEYS,
 } from './defaults.ts';
@@ -26,6 +27,7 @@ import { startMailServer, type Mailbox } from './mail/index.ts';
 import { createRestService } from './rest/index.ts';
 import { type Scheduler, startScheduler, upsertStackSecrets } from './scheduler/index.ts';
 import { createStorageService } from './storage/index.ts';
+import { startWebApp } from './web.ts';
 
 /** Options for {@link createStack}. Defaults match `supabase start`. */
 export interface StackOptions {
@@ -63,6 +65,11 @@ export interface StackOptions {
    * false nothing runs until `stack.scheduler.tick()` is called, for tests that drive time themselves.
    */
   scheduler?: boolean;
+  /**
+   * Serve the browser app (`web/`) too: through Vite with hot reload (`dev`, what `npm run dev` does) or a finished
+   * build (`dist`). Its port defaults to 3000 (`[auth] site_url`), or a free one when `apiPort` is 0.
+   */
+  web?: { port?: number; mode?: 'dev' | 'dist'; distDir?: string };
   /** What the data directory's lock file says holds it (`dev`, `db reset`, …), for other commands' messages. */
   command?: string;
   log?: (line: string) => void;
@@ -83,6 +90,8 @@ export interface Stack {
   /** The mailbox that catches the mail Auth sends (like `supabase start`'s Mailpit); undefined with `[local_smtp] enabled = false`. */
   mailUrl: string | undefined;
   mail: Mailbox | undefined;
+  /** The browser app (with the API docs at `/docs/`) when started with `web`. */
+  webUrl: string | undefined;
   /** The variables `supabase status -o env` prints, with this stack's values. */
   env(): Record<string, string>;
   stop(): Promise<void>;
@@ -163,6 +172,8 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
     await assertPortFree(host, options.apiPort ?? DEFAULT_API_PORT, 'api');
     if (!dbUrl) await assertPortFree(host, options.dbPort ?? DEFAULT_DB_PORT, 'db');
     if (config.local_smtp.enabled) await assertPortFree(host, mailPort, 'mail');
+    const webPort = options.web ? (options.web.port ?? (options.apiPort === 0 ? 0 : DEFAULT_WEB_PORT)) : undefined;
+    if (webPort !== undefined) await assertPortFree(host, webPort, 'web');
     if (!dbUrl) {
       embedded = await startEmbeddedPostgres({
         dataDir: dataDir ? join(dataDir, 'db') : undefined,
@@ -251,6 +262,11 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
     await upsertStackSecrets(db, { apiUrl, secretKey: keys.secret }, log);
     const scheduler = startScheduler(ctx, { enabled: options.scheduler !== false });
     cleanups.push(() => scheduler.stop());
+    const web =
+      webPort === undefined
+        ? undefined
+        : await startWebApp({ port: webPort, host, supabaseUrl: apiUrl, publishableKey: keys.publishable, mode: options.web?.mode, distDir: options.web?.distDir });
+    if (web) cleanups.push(() => web.close());
     await lock?.update({ apiUrl, dbUrl });
     markReady();
 
@@ -265,6 +281,7 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
       scheduler,
       mailUrl: mailServer?.url,
       mail: mailServer?.mailbox,
+      webUrl: web?.url,
       env: () => ({
         API_URL: apiUrl,
         REST_URL: `${apiUrl}/rest/v1`,

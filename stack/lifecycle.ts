@@ -136,15 +136,15 @@ function portTaken(host: string, port: number): Promise<boolean> {
  * Checks before anything starts that a fixed port is free, so a clash is reported as such: another lite stack
  * (its `/health` answers like ours) or some other program. Port 0 (pick a free one) is never checked.
  */
-export async function assertPortFree(host: string, port: number, what: 'api' | 'db' | 'mail'): Promise<void> {
+export async function assertPortFree(host: string, port: number, what: 'api' | 'db' | 'mail' | 'web'): Promise<void> {
   if (port === 0 || !(await portTaken(host, port))) return;
-  const flag = { api: '--port', db: '--db-port', mail: '--mail-port' }[what];
-  const label = { api: 'the API gateway', db: 'Postgres', mail: 'the mailbox' }[what];
+  const flag = { api: '--port', db: '--db-port', mail: '--mail-port', web: '--web-port (or --no-web)' }[what];
+  const label = { api: 'the API gateway', db: 'Postgres', mail: 'the mailbox', web: 'the browser app' }[what];
   if (what === 'api' && (await liteStackAt(`http://${host}:${port}`))) {
     throw new StackLifecycleError(
       'stack_already_running',
       `A lite stack is already running at http://${host}:${port}. Use it, stop it, or start this one on other ports ` +
-        `(--port, --db-port and --mail-port).`,
+        `(--port, --db-port, --mail-port and --web-port).`,
     );
   }
   throw new StackLifecycleError(

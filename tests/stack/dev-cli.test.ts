@@ -40,6 +40,17 @@ describe('npm run dev (stack/cli.ts)', () => {
     const res = await fetch(`${env.API_URL}/health`);
     expect(await res.json()).toMatchObject({ status: 'ok' });
 
+    // The browser app, through Vite, with this stack's address and publishable key written into the page.
+    for (let i = 0; i < 100 && !stderr.includes('API docs:'); i++) await new Promise((r) => setTimeout(r, 50));
+    const app = /App: (http:\/\/127\.0\.0\.1:\d+) {3}API docs: \1\/docs\//.exec(stderr);
+    expect(app, stderr).not.toBeNull();
+    const page = await fetch(`${app![1]}/`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    expect(html).toContain(`window.__EDGEBRAIN__ = {"supabaseUrl":"${env.API_URL}","publishableKey":"${env.PUBLISHABLE_KEY}"}`);
+    expect(html).toContain('/@vite/client');
+    expect((await fetch(`${app![1]}/docs`, { redirect: 'manual' })).headers.get('location')).toBe('/docs/');
+
     child.kill('SIGINT');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);

@@ -184,12 +184,12 @@ describe.runIf(linux)('npm run dev lifecycle', () => {
 
   it('says a stack is already running on a port, or that another program holds it, instead of EADDRINUSE', async () => {
     const apiPort = await freePort();
-    const dev = await startDev(['--ephemeral', '--port', String(apiPort), '--db-port', '0', '--mail-port', '0']);
+    const dev = await startDev(['--ephemeral', '--port', String(apiPort), '--db-port', '0', '--mail-port', '0', '--web-port', '0']);
     try {
-      const second = npmRun('dev', ['--ephemeral', '--port', String(apiPort), '--db-port', '0', '--mail-port', '0']);
+      const second = npmRun('dev', ['--ephemeral', '--port', String(apiPort), '--db-port', '0', '--mail-port', '0', '--web-port', '0']);
       expect(await finished(second)).toBe(1);
       expect(second.err().trim()).toBe(
-        `A lite stack is already running at http://127.0.0.1:${apiPort}. Use it, stop it, or start this one on other ports (--port, --db-port and --mail-port).`,
+        `A lite stack is already running at http://127.0.0.1:${apiPort}. Use it, stop it, or start this one on other ports (--port, --db-port, --mail-port and --web-port).`,
       );
 
       const other: Server = createServer();
@@ -206,6 +206,11 @@ describe.runIf(linux)('npm run dev lifecycle', () => {
         expect(mailClash.err().trim()).toBe(
           `Port ${taken} on 127.0.0.1 (the mailbox) is already in use by another program. Stop it or choose another port with --mail-port.`,
         );
+        const webClash = npmRun('dev', ['--ephemeral', '--port', '0', '--db-port', '0', '--mail-port', '0', '--web-port', String(taken)]);
+        expect(await finished(webClash)).toBe(1);
+        expect(webClash.err().trim()).toBe(
+          `Port ${taken} on 127.0.0.1 (the browser app) is already in use by another program. Stop it or choose another port with --web-port (or --no-web).`,
+        );
       } finally {
         other.close();
       }
@@ -217,7 +222,7 @@ describe.runIf(linux)('npm run dev lifecycle', () => {
 
   it('answers nothing until every service is up: the first answer on the port is Auth health, never a 404', async () => {
     const apiPort = await freePort();
-    const child = npmRun('dev', ['--ephemeral', '--port', String(apiPort), '--db-port', '0', '--mail-port', '0']);
+    const child = npmRun('dev', ['--ephemeral', '--port', String(apiPort), '--db-port', '0', '--mail-port', '0', '--web-port', '0']);
     try {
       let first: { status: number; body: unknown } | undefined;
       await waitUntil(async () => {
