@@ -120,8 +120,8 @@ function notFound(request: Request, url: URL): Response {
 
 /**
  * Routes one request (path already stripped of `/storage/v1`) and renders any failure as a storage error. Whatever
- * the handler left of the request body is read and dropped before the answer, or the answer closes the connection
- * (see {@link guardBody}).
+ * the handler left of the request body is read and dropped, before the answer or (a long rest) while it is read;
+ * only a client gone mid-body gets `Connection: close` (see {@link guardBody}).
  */
 export async function handle(deps: StorageDeps, request: Request): Promise<Response> {
   const guarded = guardBody(request);

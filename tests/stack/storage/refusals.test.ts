@@ -134,11 +134,15 @@ describe('the connection after a refused body', () => {
     }
   });
 
-  it('answers a body declared longer than it will read with Connection: close, before reading it', async () => {
+  it('answers a body declared longer than it drains first at once, reading the rest meanwhile, and the next call works', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const res = await rawUpload(agent, `${owner.id}/huge.pdf`, 40 * MiB, true);
-      expect(res).toMatchObject({ status: 400, connection: 'close', body: TOO_LARGE.body });
+      expect(res).toMatchObject({ status: 400, body: TOO_LARGE.body });
+      expect(res.connection).not.toBe('close');
+      // Node's client does not reuse a socket that answered before the body was sent; the next call simply works.
+      const small = await rawUpload(agent, `${owner.id}/after-huge.pdf`, 1024, true);
+      expect(small).toMatchObject({ status: 200 });
     } finally {
       agent.destroy();
     }
