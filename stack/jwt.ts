@@ -42,6 +42,8 @@ export class JwtError extends Error {
  */
 export class JwtKeys {
   readonly secret: Uint8Array;
+  /** Tokens already verified, by their exact text: signature checks dominate a small request's cost. */
+  private readonly verified = new Map<string, JWTPayload>();
 
   constructor(
     readonly secretText: string,
@@ -72,9 +74,23 @@ export class JwtKeys {
 
   /**
    * Verifies signature, `exp` and `nbf` (30 s leeway, as PostgREST allows). HS256 is checked with the secret;
-   * ES256/RS256 must name a `kid` this stack publishes. `alg: none` and anything else is refused.
+   * ES256/RS256 must name a `kid` this stack publishes. `alg: none` and anything else is refused. A token verified
+   * once is remembered (bounded, by its exact text) and only its `exp`/`nbf` are checked again on later calls.
    */
   async verify(token: string): Promise<JWTPayload> {
+    const known = this.verified.get(token);
+    if (known && withinTimeClaims(known, Math.floor(Date.now() / 1000))) return { ...known };
+    // Expired or not yet valid: the full check below reports why.
+    if (known) this.verified.delete(token);
+    const payload = await this.verifyUncached(token);
+    if (token.length <= MAX_CACHED_TOKEN_LENGTH) {
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, payload);
+    }
+    return { ...payload };
+  }
+
+  private async verifyUncached(token: string): Promise<JWTPayload> {
     if (token.split('.').length !== 3) {
       throw new JwtError('malformed', `Expected 3 parts in JWT; got ${token.split('.').length}`);
     }
@@ -91,13 +107,27 @@ export class JwtKeys {
           }
           throw new JwtError('unsupported_alg', `Unsupported JWT algorithm ${String(header.alg)}`);
         },
-        { algorithms: [...ACCEPTED_ALGORITHMS], clockTolerance: 30 },
+        { algorithms: [...ACCEPTED_ALGORITHMS], clockTolerance: CLOCK_TOLERANCE_SECONDS },
       );
       return payload;
     } catch (error) {
       throw toJwtError(error);
     }
   }
+}
+
+/** Leeway on `exp` and `nbf`, as PostgREST allows. */
+const CLOCK_TOLERANCE_SECONDS = 30;
+/** Bound of the verified-token cache; the oldest entry leaves first. */
+const VERIFIED_CACHE_SIZE = 1024;
+/** Longer tokens are verified every time rather than held in memory. */
+const MAX_CACHED_TOKEN_LENGTH = 8192;
+
+/** The time checks `jwtVerify` made when the token was first verified, repeated against `now` (seconds). */
+function withinTimeClaims(payload: JWTPayload, now: number): boolean {
+  if (typeof payload.exp === 'number' && payload.exp <= now - CLOCK_TOLERANCE_SECONDS) return false;
+  if (typeof payload.nbf === 'number' && payload.nbf > now + CLOCK_TOLERANCE_SECONDS) return false;
+  return true;
 }
 
 function toJwtError(error: unknown): JwtError {

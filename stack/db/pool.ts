@@ -11,6 +11,111 @@ export interface TxOptions {
   settings?: Array<[string, string]>;
 }
 
+/** Reset first in every transaction: another PGlite connection may have left them in the shared session. */
+const SESSION_RESET: Array<[string, string]> = [['role', 'none'], ['search_path', 'public, extensions']];
+
+/** Options for {@link Db.batchTx}. */
+export interface BatchTxOptions extends TxOptions {
+  /**
+   * An SQL expression evaluated first in the transaction, before the settings apply (so as the connecting user), in
+   * the same round trip as the first query; its value goes to `afterFirst`, which may throw to roll back.
+   */
+  probe?: string;
+  afterFirst?: (probe: unknown) => void;
+}
+
+/** The statements of one transaction opened by {@link Db.batchTx}. */
+export interface BatchTx {
+  /**
+   * Runs `text` and returns its (last statement's) result. With `values` it is one statement with `$n` parameters,
+   * run as a prepared statement; without, SQL text as it is (several statements allowed). The first call also carries
+   * `begin`, the probe and the settings. With `final` on a read-only transaction it carries the `commit` too: one
+   * round trip for the whole request.
+   */
+  query<R extends pg.QueryResultRow = any>(text: string, final?: boolean, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** One statement with bind parameters over the extended protocol, for what cannot be prepared (e.g. EXPLAIN). */
+  extended<R extends pg.QueryResultRow = any>(text: string, values: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+function settingsSelect(client: pg.ClientBase, settings: Array<[string, string]>, probe?: string): string {
+  const calls = settings.map(([name, value]) => `set_config(${client.escapeLiteral(name)}, ${client.escapeLiteral(value)}, true)`);
+  // Select-list items are evaluated in order, so the probe sees the session as it was before the settings.
+  return `select ${probe ? `${probe} as probe, ` : ''}${calls.join(', ')}`;
+}
+
+function lastResult(results: pg.QueryResult[], skipLast = false): pg.QueryResult {
+  return results[results.length - (skipLast ? 2 : 1)];
+}
+
+/** A value as an SQL literal of unknown type (resolved by context, as a bind parameter would be). */
+function sqlLiteral(client: pg.ClientBase, value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Array.isArray(value)) return client.escapeLiteral(arrayLiteral(value));
+  return client.escapeLiteral(String(value));
+}
+
+function arrayLiteral(values: unknown[]): string {
+  const element = (v: unknown): string => {
+    if (v === null || v === undefined) return 'NULL';
+    if (Array.isArray(v)) return arrayLiteral(v);
+    return `"${String(v).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+  };
+  return `{${values.map(element).join(',')}}`;
+}
+
+let statementCounter = 0;
+/** Prepared statements kept per connection; the least recently used beyond this are deallocated. */
+const MAX_PREPARED = 64;
+
+/** The prepared statements of one connection, by SQL text (least recently used first). */
+class PreparedStatements {
+  private readonly byText = new Map<string, string>();
+  private evicted: string[] = [];
+
+  get(text: string): string | undefined {
+    const name = this.byText.get(text);
+    if (name !== undefined) {
+      this.byText.delete(text);
+      this.byText.set(text, name);
+    }
+    return name;
+  }
+
+  nextName(): string {
+    statementCounter += 1;
+    return `lite_stmt_${process.pid}_${statementCounter}`;
+  }
+
+  add(text: string, name: string): void {
+    this.byText.set(text, name);
+    if (this.byText.size > MAX_PREPARED) {
+      const [oldest, oldName] = this.byText.entries().next().value as [string, string];
+      this.byText.delete(oldest);
+      this.evicted.push(`deallocate ${oldName}`);
+    }
+  }
+
+  /** `deallocate` statements owed for evicted entries, sent with the next transaction. */
+  takeEvicted(): string[] {
+    const out = this.evicted;
+    this.evicted = [];
+    return out;
+  }
+
+  /**
+   * After a failed transaction: statements prepared in it may or may not exist (PREPARE is not undone by ROLLBACK),
+   * so ask; a lost or invalidated statement (`26000`, `0A000`) is forgotten so the next attempt prepares it again.
+   */
+  async settle(client: pg.ClientBase, fresh: Array<[string, string]>, error: unknown): Promise<void> {
+    const code = (error as { code?: unknown })?.code;
+    if (code === '26000' || code === '0A000') this.byText.clear();
+    if (fresh.length === 0) return;
+    const { rows } = await client.query<{ name: string }>('select name from pg_catalog.pg_prepared_statements where name = any($1)', [fresh.map(([, n]) => n)]);
+    const existing = new Set(rows.map((r) => r.name));
+    for (const [text, name] of fresh) if (existing.has(name)) this.add(text, name);
+  }
+}
+
 /**
  * The stack's only way into Postgres: an ordinary connection pool over TCP, so the same code runs against the
  * embedded PGlite or any real Postgres given by URL. Every unit of work is one transaction.
@@ -34,9 +139,8 @@ export class Db {
     try {
       // One round trip: begin, reset what another PGlite connection may have left in the shared session, apply the
       // caller's settings. Values are quoted by the driver (simple protocol has no parameters).
-      const settings: Array<[string, string]> = [['role', 'none'], ['search_path', 'public, extensions'], ...(options.settings ?? [])];
-      const calls = settings.map(([name, value]) => `set_config(${client.escapeLiteral(name)}, ${client.escapeLiteral(value)}, true)`);
-      await client.query(`${options.readOnly ? 'begin read only' : 'begin'}; select ${calls.join(', ')}`);
+      const settings: Array<[string, string]> = [...SESSION_RESET, ...(options.settings ?? [])];
+      await client.query(`${options.readOnly ? 'begin read only' : 'begin'}; ${settingsSelect(client, settings)}`);
       const result = await fn(client);
       await client.query('commit');
       return result;
@@ -50,6 +154,94 @@ export class Db {
     } finally {
       client.release(broken);
     }
+  }
+
+  /**
+   * Like {@link tx}, for callers that care about round trips: nothing is sent until the first query, which travels
+   * with `begin`, the probe and the settings in one simple-protocol message; a read-only transaction's final query
+   * carries the `commit` as well. Queries given `values` run as prepared statements (`prepare … ; execute …(literals)`
+   * in the same message), kept per connection and per SQL text, so Postgres plans each query shape once. A failure
+   * anywhere rolls the whole transaction back.
+   */
+  async batchTx<T>(fn: (tx: BatchTx) => Promise<T>, options: BatchTxOptions = {}): Promise<T> {
+    const client = await this.pool.connect();
+    const statements = this.statementsOf(client);
+    let broken = false;
+    let state = 'idle' as 'idle' | 'open' | 'done';
+    const fresh: Array<[string, string]> = [];
+    // What the caller sets itself needs no reset first.
+    const given = new Set((options.settings ?? []).map(([name]) => name));
+    const settings = [...SESSION_RESET.filter(([name]) => !given.has(name)), ...(options.settings ?? [])];
+    const opening = () => [
+      options.readOnly ? 'begin read only' : 'begin',
+      settingsSelect(client, settings, options.probe),
+      ...statements.takeEvicted(),
+    ];
+    const statementText = (text: string, values: unknown[] | undefined): string => {
+      if (values === undefined) return text;
+      const args = values.length > 0 ? `(${values.map((v) => sqlLiteral(client, v)).join(', ')})` : '';
+      const known = statements.get(text);
+      if (known) return `execute ${known}${args}`;
+      const name = statements.nextName();
+      fresh.push([text, name]);
+      return `prepare ${name} as ${text}; execute ${name}${args}`;
+    };
+    const tx: BatchTx = {
+      query: async (text, final = false, values) => {
+        if (state === 'done') throw new Error('batchTx: query after the final one');
+        const commit = final && options.readOnly === true;
+        const parts = state === 'idle' ? opening() : [];
+        parts.push(statementText(text, values));
+        if (commit) parts.push('commit');
+        const first = state === 'idle';
+        state = 'open';
+        const results = await client.query(parts.join('; '));
+        if (commit) state = 'done';
+        for (const [t, name] of fresh.splice(0)) statements.add(t, name);
+        const list = Array.isArray(results) ? (results as pg.QueryResult[]) : [results as pg.QueryResult];
+        if (first) options.afterFirst?.(options.probe ? list[1].rows[0].probe : undefined);
+        return lastResult(list, commit);
+      },
+      extended: async (text, values) => {
+        if (state === 'done') throw new Error('batchTx: query after the final one');
+        if (state === 'idle') await tx.query('select');
+        return client.query(text, values);
+      },
+    };
+    try {
+      const result = await fn(tx);
+      if (state === 'idle' && options.probe) {
+        // Nothing was queried (an answer from cached state): still run the probe's check.
+        await tx.query('commit');
+        state = 'done';
+      }
+      if (state === 'open') await client.query('commit');
+      state = 'done';
+      return result;
+    } catch (error) {
+      if (state === 'open') {
+        try {
+          await client.query('rollback');
+        } catch {
+          broken = true;
+        }
+      }
+      if (!broken) await statements.settle(client, fresh.splice(0), error).catch(() => {});
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private readonly prepared = new WeakMap<pg.PoolClient, PreparedStatements>();
+
+  private statementsOf(client: pg.PoolClient): PreparedStatements {
+    let statements = this.prepared.get(client);
+    if (!statements) {
+      statements = new PreparedStatements();
+      this.prepared.set(client, statements);
+    }
+    return statements;
   }
 
   /** One statement in its own transaction. */

@@ -1,7 +1,7 @@
 import type { JWTPayload } from 'jose';
 import type { JwtKeys } from '../jwt.ts';
 import { JwtError } from '../jwt.ts';
-import type { Db, TxClient } from './pool.ts';
+import type { BatchTx, BatchTxOptions, Db, TxClient } from './pool.ts';
 
 /** Who is calling and how, as PostgREST and the Storage API put it into the transaction (contract §4.4). */
 export interface RequestIdentity {
@@ -23,18 +23,22 @@ export interface RunAsRequestOptions {
   readOnly?: boolean;
   /** `search_path` for the transaction, e.g. `public, extensions`. */
   searchPath: string;
+  /** Settings applied after PostgREST's sequence, e.g. `timezone` from `Prefer: timezone=…`. */
+  extraSettings?: Array<[string, string]>;
 }
 
 const ANON: RequestIdentity = { role: 'anon', claims: { role: 'anon' } };
 
 /**
  * Reads the bearer token from an Authorization header and verifies it. No header or a non-Bearer value means
- * anon (as PostgREST does); a present but invalid token throws {@link JwtError}.
+ * anon (as PostgREST does); a present but invalid token — an empty one included — throws {@link JwtError}.
  */
 export async function identify(jwt: JwtKeys, authorization: string | null): Promise<RequestIdentity> {
-  const match = authorization ? /^Bearer\s+(.+)$/i.exec(authorization.trim()) : null;
+  const match = authorization ? /^Bearer(?:\s+(.*))?$/i.exec(authorization.trim()) : null;
   if (!match) return ANON;
-  const payload: JWTPayload = await jwt.verify(match[1]);
+  const token = match[1]?.trim() ?? '';
+  if (token === '') throw new JwtError('malformed', 'Empty JWT is sent in Authorization header');
+  const payload: JWTPayload = await jwt.verify(token);
   const role = typeof payload.role === 'string' && payload.role !== '' ? payload.role : 'anon';
   return { role, claims: { ...payload, role } };
 }
@@ -84,6 +88,30 @@ function cookiesOf(headers: Headers): Record<string, string> {
   return out;
 }
 
+async function requestSettings(
+  settings: RoleSettings,
+  identity: RequestIdentity,
+  facts: RequestFacts,
+  options: RunAsRequestOptions,
+): Promise<Array<[string, string]>> {
+  const roleSettings = await settings.for(identity.role);
+  const headers: Record<string, string> = {};
+  facts.headers.forEach((value, key) => {
+    headers[key.toLowerCase()] = value;
+  });
+  return [
+    ['search_path', options.searchPath],
+    ...roleSettings,
+    ['role', identity.role],
+    ['request.jwt.claims', JSON.stringify(identity.claims)],
+    ['request.method', facts.method],
+    ['request.path', facts.path],
+    ['request.headers', JSON.stringify(headers)],
+    ['request.cookies', JSON.stringify(cookiesOf(facts.headers))],
+    ...(options.extraSettings ?? []),
+  ];
+}
+
 /**
  * Runs `fn` in one transaction as the caller, with PostgREST's `set_config` sequence (all transaction-local):
  * search_path, the role's own settings, role, request.jwt.claims, request.method, request.path, request.headers,
@@ -97,22 +125,24 @@ export async function runAsRequest<T>(
   options: RunAsRequestOptions,
   fn: (client: TxClient) => Promise<T>,
 ): Promise<T> {
-  const roleSettings = await settings.for(identity.role);
-  const headers: Record<string, string> = {};
-  facts.headers.forEach((value, key) => {
-    headers[key.toLowerCase()] = value;
-  });
-  const pairs: Array<[string, string]> = [
-    ['search_path', options.searchPath],
-    ...roleSettings,
-    ['role', identity.role],
-    ['request.jwt.claims', JSON.stringify(identity.claims)],
-    ['request.method', facts.method],
-    ['request.path', facts.path],
-    ['request.headers', JSON.stringify(headers)],
-    ['request.cookies', JSON.stringify(cookiesOf(facts.headers))],
-  ];
+  const pairs = await requestSettings(settings, identity, facts, options);
   return db.tx(fn, { readOnly: options.readOnly, settings: pairs });
+}
+
+/**
+ * {@link runAsRequest} for callers that inline their values ({@link Db.batchTx}): the settings travel with the
+ * first statement, so a read-only request is one round trip to the database.
+ */
+export async function runAsRequestBatched<T>(
+  db: Db,
+  settings: RoleSettings,
+  identity: RequestIdentity,
+  facts: RequestFacts,
+  options: RunAsRequestOptions & Pick<BatchTxOptions, 'probe' | 'afterFirst'>,
+  fn: (tx: BatchTx) => Promise<T>,
+): Promise<T> {
+  const pairs = await requestSettings(settings, identity, facts, options);
+  return db.batchTx(fn, { readOnly: options.readOnly, settings: pairs, probe: options.probe, afterFirst: options.afterFirst });
 }
 
 export { JwtError };

@@ -1,15 +1,16 @@
 import type { StackContext } from '../context.ts';
-import { identify, JwtError, type RequestIdentity, RoleSettings, runAsRequest } from '../db/request-role.ts';
 import type { TxClient } from '../db/pool.ts';
+import { identify, JwtError, type RequestIdentity, RoleSettings, runAsRequestBatched } from '../db/request-role.ts';
 import { errorResponse, jwtError, RestError, tableNotFound, toRestError } from './errors.ts';
 import { parseQuery, type QueryParams } from './grammar.ts';
 import { negotiateMedia, negotiateSchema, parsePreferences, parseRangeHeader, intersectRanges, type Media, type Preferences } from './negotiate.ts';
 import { executeMutation, executeRead, executeRpc, type Execution } from './execute.ts';
 import { rootDocument } from './openapi.ts';
 import { loadSchemaCache, qualifiedKey, type SchemaCache } from './schema-cache.ts';
-import { SchemaWatch, VERSION_SQL } from './schema-watch.ts';
+import { SchemaWatch, SESSION_MARK_EXPR, SESSION_MARK_SQL, VERSION_EXPR, VERSION_SQL } from './schema-watch.ts';
 import { ident } from './sql.ts';
 import { resolveRoutine } from './rpc.ts';
+import { ServerTiming } from './timing.ts';
 
 /** Thrown inside the transaction to roll it back while still answering with a response (`Prefer: tx=rollback`). */
 export class RollbackWith extends Error {
@@ -18,10 +19,14 @@ export class RollbackWith extends Error {
   }
 }
 
-/** The DDL counter is gone (e.g. dropped by a database reset): reinstall it and retry. */
-class CounterMissing extends Error {}
-/** The JWT's role may not read the counter (a custom role without usage on `extensions`): check it as the owner. */
-class CounterDenied extends Error {}
+/** The DDL counter moved since the schema cache was loaded: the request was planned on a stale cache. */
+class StaleSchema extends Error {}
+
+/** The DDL counter is gone (e.g. dropped by a database reset): its read fails naming it. */
+function counterMissing(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown };
+  return e?.code === '42P01' && typeof e.message === 'string' && e.message.includes('lite_rest_schema_version');
+}
 
 type Target = { kind: 'root' } | { kind: 'table'; name: string } | { kind: 'rpc'; name: string };
 
@@ -84,58 +89,108 @@ export interface RequestPlan {
 export class RestApi {
   private cache: SchemaCache | undefined;
   private version: string | null = null;
+  private reloading: Promise<SchemaCache> | undefined;
   private readonly settings: RoleSettings;
   private readonly watch: SchemaWatch;
 
-  constructor(private readonly ctx: StackContext) {
+  /** `serverTiming` adds a `Server-Timing` header to every response, as PostgREST's `server-timing-enabled` does. */
+  constructor(
+    private readonly ctx: StackContext,
+    private readonly options: { serverTiming?: boolean } = {},
+  ) {
     this.settings = new RoleSettings(ctx.db);
     this.watch = new SchemaWatch(ctx.db, ctx.log);
   }
 
   async start(): Promise<void> {
     await this.watch.start();
-    await this.ctx.db.tx(async (client) => {
-      await this.refresh(client, true);
-    });
+    await this.reload();
   }
 
   async close(): Promise<void> {
     await this.watch.stop();
   }
 
-  /** Reads the DDL counter in the request's transaction and reloads the schema cache on the same client if it moved. */
-  private async refresh(client: TxClient, force = false, skipCheck = false): Promise<SchemaCache> {
-    if (skipCheck && this.cache) return this.cache;
-    let version: string | null = null;
-    if (this.watch.enabled) {
+  /** Loads the schema cache and the DDL counter it corresponds to (concurrent callers share one load). */
+  private reload(): Promise<SchemaCache> {
+    this.reloading ??= (async () => {
       try {
-        const { rows } = await client.query<{ version: string }>(VERSION_SQL);
-        version = rows[0]?.version ?? null;
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code === '42P01') throw new CounterMissing();
-        if (code === '42501') throw new CounterDenied();
-        throw error;
+        this.watch.notified = false;
+        const { cache, version } = await this.ctx.db.tx(async (client) => ({
+          version: await this.readVersion(client),
+          cache: await loadSchemaCache(client, this.ctx.config.api.schemas),
+        }));
+        this.cache = cache;
+        this.version = version;
+        this.settings.reload();
+        return cache;
+      } finally {
+        this.reloading = undefined;
       }
+    })();
+    return this.reloading;
+  }
+
+  /**
+   * PostgREST's `db-aggregates-enabled`, which Supabase projects set with
+   * `alter role authenticator set pgrst.db_aggregates_enabled = 'true'`; read with the other role settings, so it
+   * takes effect when the schema cache next reloads.
+   */
+  private async aggregatesEnabled(): Promise<boolean> {
+    const setting = (await this.settings.for('authenticator')).find(([name]) => name === 'pgrst.db_aggregates_enabled');
+    return setting !== undefined && /^(true|on|yes|1)$/i.test(setting[1].trim());
+  }
+
+  /** What a request compares with its probe: the session mark on PGlite, else the DDL counter; null without triggers. */
+  private async readVersion(client: Pick<TxClient, 'query'>): Promise<string | null> {
+    if (!this.watch.enabled) return null;
+    const sql = this.watch.sharedSession ? SESSION_MARK_SQL : VERSION_SQL;
+    const { rows } = await client.query<{ mark?: string; version?: string }>(sql);
+    return (this.watch.sharedSession ? rows[0]?.mark : rows[0]?.version) ?? null;
+  }
+
+  /** The probe each request's first statement carries (see {@link readVersion}). */
+  private probe(): string | undefined {
+    if (!this.watch.enabled) return undefined;
+    return this.watch.sharedSession ? SESSION_MARK_EXPR : VERSION_EXPR;
+  }
+
+  /** True when the schema changed since the cache was loaded (reinstalling the counter when it has disappeared). */
+  private async schemaMoved(): Promise<boolean> {
+    if (!this.watch.enabled) return this.watch.notified;
+    try {
+      const version = await this.ctx.db.tx(async (client) => {
+        // The counter is read even on PGlite: its absence means the triggers are gone too.
+        await client.query(VERSION_SQL);
+        return this.readVersion(client);
+      });
+      return this.watch.notified || version !== this.version;
+    } catch (error) {
+      if (!counterMissing(error)) throw error;
+      await this.watch.install();
+      return true;
     }
-    if (force || !this.cache || this.watch.notified || version !== this.version) {
-      this.watch.notified = false;
-      const cache = await loadSchemaCache(client, this.ctx.config.api.schemas);
-      this.cache = cache;
-      this.version = version;
-      this.settings.reload();
-      return cache;
-    }
-    return this.cache;
   }
 
   async handle(request: Request): Promise<Response> {
+    const timing = this.options.serverTiming ? new ServerTiming() : undefined;
+    const response = await this.answer(request, timing);
+    if (timing) response.headers.set('server-timing', timing.header());
+    return response;
+  }
+
+  private async answer(request: Request, timing: ServerTiming | undefined): Promise<Response> {
     const method = request.method.toUpperCase();
     let authed = false;
     try {
-      const plan = await this.prepare(request, method);
+      const start = performance.now();
+      const plan = await this.prepare(request, method, timing);
+      timing?.add('parse', performance.now() - start - timing.get('jwt'));
       authed = plan.identity.role !== 'anon';
-      return await this.run(request, plan, 'first');
+      const running = performance.now();
+      const response = await this.run(request, plan, timing);
+      timing?.add('plan', performance.now() - running - timing.get('transaction'));
+      return response;
     } catch (error) {
       if (error instanceof RollbackWith) return error.response;
       const rest = toRestError(error, authed);
@@ -150,14 +205,17 @@ export class RestApi {
     }
   }
 
-  private async prepare(request: Request, method: string): Promise<RequestPlan> {
+  private async prepare(request: Request, method: string, timing: ServerTiming | undefined): Promise<RequestPlan> {
     const url = new URL(request.url);
     const target = route(url.pathname, method);
     const { schema, byProfile } = negotiateSchema(method, request.headers, this.ctx.config.api.schemas);
     const media = negotiateMedia(request.headers.get('accept'));
     let identity: RequestIdentity;
     try {
-      identity = await identify(this.ctx.jwt, request.headers.get('authorization'));
+      const authorization = request.headers.get('authorization');
+      identity = timing
+        ? await timing.time('jwt', () => identify(this.ctx.jwt, authorization))
+        : await identify(this.ctx.jwt, authorization);
     } catch (error) {
       if (error instanceof JwtError) throw jwtFailure(error);
       throw error;
@@ -181,21 +239,35 @@ export class RestApi {
     }
   }
 
-  private async run(request: Request, plan: RequestPlan, attempt: 'first' | 'reinstalled' | 'checked'): Promise<Response> {
+  /**
+   * Runs the request in its transaction, planned on the cached schema. The DDL counter is read in the same round trip
+   * as the first statement; if it moved, or the request failed, and the schema has changed since the cache was
+   * loaded, the cache is reloaded and the request runs once more (its first attempt was rolled back).
+   */
+  private async run(request: Request, plan: RequestPlan, timing: ServerTiming | undefined, retried = false): Promise<Response> {
     const url = new URL(request.url);
     const searchPath = [plan.schema, ...this.ctx.config.api.extra_search_path.filter((s) => s !== plan.schema)].map(ident).join(', ');
     const authed = plan.identity.role !== 'anon';
+    const cache = this.cache && !this.watch.notified ? this.cache : await this.reload();
+    const version = this.version;
+    const aggregates = await this.aggregatesEnabled();
     try {
-      return await runAsRequest(
+      return await runAsRequestBatched(
         this.ctx.db,
         this.settings,
         plan.identity,
         { method: plan.method, path: url.pathname, headers: request.headers },
-        { readOnly: this.readOnly(plan), searchPath },
-        async (client) => {
-          const cache = await this.refresh(client, false, attempt === 'checked');
-          if (plan.prefs.timezone) await client.query("select set_config('timezone', $1, true)", [plan.prefs.timezone]);
-          const exec: Execution = { client, cache, plan, authed };
+        {
+          readOnly: this.readOnly(plan),
+          searchPath,
+          extraSettings: plan.prefs.timezone ? [['timezone', plan.prefs.timezone]] : [],
+          probe: retried ? undefined : this.probe(),
+          afterFirst: (probe) => {
+            if (probe !== undefined && (probe ?? null) !== version) throw new StaleSchema();
+          },
+        },
+        async (tx) => {
+          const exec: Execution = { tx: timing ? timing.wrap(tx) : tx, cache, plan, authed, aggregates };
           let response: Response;
           if (plan.target.kind === 'root') {
             response = rootDocument(cache, plan.schema, this.ctx.apiUrl);
@@ -213,13 +285,14 @@ export class RestApi {
         },
       );
     } catch (error) {
-      if (error instanceof CounterMissing && attempt === 'first') {
-        await this.watch.install();
-        return this.run(request, plan, 'reinstalled');
-      }
-      if (error instanceof CounterDenied && attempt !== 'checked') {
-        await this.ctx.db.tx((client) => this.refresh(client));
-        return this.run(request, plan, 'checked');
+      if (error instanceof RollbackWith || retried) throw error;
+      // A prepared statement that vanished (26000) or whose result type changed (0A000) is prepared afresh.
+      const code = (error as { code?: unknown })?.code;
+      const lost = code === '26000' || code === '0A000';
+      if (error instanceof StaleSchema || lost || counterMissing(error) || (await this.schemaMoved().catch(() => false))) {
+        if (counterMissing(error)) await this.watch.install();
+        await this.reload();
+        return this.run(request, plan, timing, true);
       }
       throw error;
     }

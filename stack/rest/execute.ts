@@ -1,9 +1,9 @@
-import type { TxClient } from '../db/pool.ts';
+import type { BatchTx } from '../db/pool.ts';
 import type { RequestPlan } from './api.ts';
 import { RestError, singularityError } from './errors.ts';
 import { contentRange, rangeStatus } from './negotiate.ts';
 import { planDelete, planInsert, planUpdate, returningList, TARGET_ALIAS } from './mutate.ts';
-import { applyQuery, type PlanContext, planSelect, type ReadNode, renderCount, renderQuery, type Source } from './read-plan.ts';
+import { applyQuery, outputNames, type PlanContext, planSelect, type ReadNode, renderCount, renderQuery, type Source } from './read-plan.ts';
 import { success, toCsv } from './respond.ts';
 import { callSql, resolveRoutine, routineSource, type RpcArgs } from './rpc.ts';
 import type { SchemaCache, Table } from './schema-cache.ts';
@@ -11,14 +11,17 @@ import { Aliases, Params, qualified } from './sql.ts';
 
 /** What one request's execution works with, inside its transaction. */
 export interface Execution {
-  client: TxClient;
+  /** The request's transaction; values are inlined as literals (see `Params`). */
+  tx: BatchTx;
   cache: SchemaCache;
   plan: RequestPlan;
   authed: boolean;
+  /** Aggregate functions are enabled (`pgrst.db_aggregates_enabled` on the authenticator role). */
+  aggregates: boolean;
 }
 
 function context(exec: Execution): PlanContext {
-  return { cache: exec.cache, params: new Params(), aliases: new Aliases() };
+  return { cache: exec.cache, params: new Params(), aliases: new Aliases(), aggregates: exec.aggregates };
 }
 
 /** The JSON aggregate of a page: array, singular object, nulls stripped on request. */
@@ -26,6 +29,9 @@ function bodyExpr(plan: RequestPlan, rows: string): string {
   const agg = `coalesce(pg_catalog.json_agg(${rows}), '[]'::json)`;
   return plan.media.stripNulls ? `pg_catalog.json_strip_nulls(${agg})::text` : `${agg}::text`;
 }
+
+/** Each row of the page as Postgres prints a record, without its parentheses: PostgREST's CSV lines. */
+const CSV_ROWS = "coalesce(pg_catalog.string_agg(pg_catalog.substring(pgrst_t::text, 2, pg_catalog.length(pgrst_t::text) - 2), E'\\n'), '')";
 
 /** Singular (`application/vnd.pgrst.object+json`) and CSV rendering of a JSON array produced by Postgres. */
 function renderBody(plan: RequestPlan, json: string, rows: number): string {
@@ -39,14 +45,20 @@ function renderBody(plan: RequestPlan, json: string, rows: number): string {
 
 async function plannedCount(exec: Execution, pc: PlanContext, node: ReadNode): Promise<number> {
   const sql = `explain (format json) ${renderCount(pc, node).replace(/^select pg_catalog\.count\(\*\)/, 'select 1')}`;
-  const { rows } = await exec.client.query(sql, pc.params.values);
+  const { rows } = await exec.tx.extended(sql, pc.params.values);
   const plan = rows[0]['QUERY PLAN'];
   const parsed = typeof plan === 'string' ? JSON.parse(plan) : plan;
   return Number(parsed[0].Plan['Plan Rows']);
 }
 
 /** Runs a planned read (table, view or function result) and answers with PostgREST's status and Content-Range. */
-async function runRead(exec: Execution, pc: PlanContext, root: ReadNode, single = false): Promise<Response> {
+async function runRead(
+  exec: Execution,
+  pc: PlanContext,
+  root: ReadNode,
+  single = false,
+  checkRows?: (rows: number) => void,
+): Promise<Response> {
   const { plan } = exec;
   root.offset = plan.range.offset;
   root.limit = plan.range.limit;
@@ -58,21 +70,26 @@ async function runRead(exec: Execution, pc: PlanContext, root: ReadNode, single 
     if (plan.prefs.count === 'estimated' && total <= plan.maxRows) countSql = `(${renderCount(pc, root)})`;
   }
   const page = renderQuery(pc, root, { maxRows: plan.maxRows });
+  const csv = plan.media.kind === 'csv' && !single;
   const body = single
     ? `coalesce((pg_catalog.json_agg(pgrst_t) -> 0), 'null'::json)::text`
-    : bodyExpr(plan, 'pgrst_t');
+    : csv
+      ? CSV_ROWS
+      : bodyExpr(plan, 'pgrst_t');
   const sql = `select ${countSql} as total, pg_catalog.count(pgrst_t) as page_total, ${body} as body from (${page}) as pgrst_t`;
-  const { rows } = await exec.client.query(sql, pc.params.values);
+  const { rows } = await exec.tx.query(sql, true, pc.params.values);
   const row = rows[0];
   if (row.total !== null) total = Number(row.total);
   const pageTotal = Number(row.page_total);
+  checkRows?.(pageTotal);
   const { status, contentRange: range } = rangeStatus(plan.range.offset, pageTotal, total);
   if (status === 416) {
     throw new RestError(416, 'PGRST103', 'Requested range not satisfiable', `An offset of ${plan.range.offset} was requested, but there are only ${total ?? 0} rows.`, null, {
       'content-range': range,
     });
   }
-  const text = single ? row.body : renderBody(plan, row.body, pageTotal);
+  // PostgREST's CSV: the header only when there are rows, then each row as Postgres prints a record, unwrapped.
+  const text = single ? row.body : csv ? `${pageTotal > 0 ? outputNames(root).join(',') : ''}\n${row.body}` : renderBody(plan, row.body, pageTotal);
   return success(status, plan.method === 'HEAD' ? undefined : text, plan.media, {
     contentRange: range,
     profile: plan.byProfile ? plan.schema : undefined,
@@ -133,16 +150,14 @@ export async function executeMutation(exec: Execution, table: Table): Promise<Re
     if (representation) parts.push(`(select ${bodyExpr(plan, 'pgrst_r')} from (${renderQuery(pc, root)}) as pgrst_r) as body`);
     if (headersOnly) parts.push('(select pg_catalog.row_to_json(pgrst_l) from (select * from pgrst_source limit 1) as pgrst_l) as location');
     const sql = `with ${ctes.join(', ')}, pgrst_source as (${union}) select ${parts.join(', ')}`;
-    const { rows } = await exec.client.query(sql, pc.params.values);
+    const { rows } = await exec.tx.query(sql, false, pc.params.values);
     pageTotal = Number(rows[0].page_total);
     if (upsertMerge) inserted = Number(rows[0].inserted);
     if (representation) json = rows[0].body;
     if (headersOnly) location = locationOf(table, rows[0].location);
   }
 
-  if (plan.prefs.handling === 'strict' && plan.prefs.maxAffected !== undefined && plan.method !== 'POST' && pageTotal > plan.prefs.maxAffected) {
-    throw new RestError(400, 'PGRST124', 'Query result exceeds max-affected preference constraint', `The query affects ${pageTotal} rows`);
-  }
+  if (plan.method !== 'POST') checkMaxAffected(plan, pageTotal);
   if (plan.media.kind === 'object' && pageTotal !== 1) throw singularityError(pageTotal);
 
   const counted = plan.prefs.count !== undefined ? pageTotal : undefined;
@@ -161,6 +176,13 @@ export async function executeMutation(exec: Execution, table: Table): Promise<Re
   return success(204, undefined, plan.media, headers);
 }
 
+/** `Prefer: handling=strict, max-affected=n`: more affected rows than that fail the request (and roll it back). */
+function checkMaxAffected(plan: RequestPlan, affected: number): void {
+  if (plan.prefs.handling === 'strict' && plan.prefs.maxAffected !== undefined && affected > plan.prefs.maxAffected) {
+    throw new RestError(400, 'PGRST124', 'Query result exceeds max-affected preference constraint', `The query affects ${affected} rows`);
+  }
+}
+
 /** `/rpc/<fn>` by POST (JSON arguments) or GET/HEAD (query-string arguments). */
 export async function executeRpc(exec: Execution, name: string): Promise<Response> {
   const { plan } = exec;
@@ -174,9 +196,15 @@ export async function executeRpc(exec: Execution, name: string): Promise<Respons
   const routine = resolveRoutine(exec.cache, plan.schema, name, args);
   const call = callSql(routine, args, pc.params);
   const profile = plan.byProfile ? plan.schema : undefined;
+  // For a function, the affected rows are the rows it returns; one that returns no set cannot say.
+  const strictMax = plan.prefs.handling === 'strict' && plan.prefs.maxAffected !== undefined;
+  if (strictMax && !routine.returnsSet) {
+    throw new RestError(400, 'PGRST128', 'Function must return SETOF or TABLE when max-affected preference is used with handling=strict');
+  }
+  const checkRows = (rows: number) => checkMaxAffected(plan, rows);
 
   if (routine.returnsVoid) {
-    await exec.client.query(`select ${call}`, pc.params.values);
+    await exec.tx.query(`select ${call}`, true, pc.params.values);
     return success(204, undefined, plan.media, { profile });
   }
   if (routine.returnsComposite) {
@@ -184,10 +212,10 @@ export async function executeRpc(exec: Execution, name: string): Promise<Respons
     const root = planSelect(pc, source, plan.query.select, pc.aliases.next());
     applyQuery(pc, root, plan.query);
     if (!routine.returnsSet && plan.media.kind === 'json') return runRead(exec, pc, root, true);
-    return runRead(exec, pc, root);
+    return runRead(exec, pc, root, false, checkRows);
   }
   if (!routine.returnsSet) {
-    const { rows } = await exec.client.query(`select pg_catalog.to_json(${call})::text as body`, pc.params.values);
+    const { rows } = await exec.tx.query(`select pg_catalog.to_json(${call})::text as body`, true, pc.params.values);
     const text = rows[0].body ?? 'null';
     return success(200, plan.method === 'HEAD' ? undefined : text, plan.media, { contentRange: '0-0/*', profile });
   }
@@ -196,9 +224,15 @@ export async function executeRpc(exec: Execution, name: string): Promise<Respons
   const limit = Math.min(plan.range.limit ?? Infinity, plan.maxRows);
   if (limit !== Infinity) page += ` limit ${limit}`;
   if (plan.range.offset) page += ` offset ${plan.range.offset}`;
-  const sql = `select pg_catalog.count(*) as page_total, coalesce(pg_catalog.json_agg(pgrst_t.pgrst_v), '[]'::json)::text as body from (${page}) as pgrst_t`;
-  const { rows } = await exec.client.query(sql, pc.params.values);
+  const total = plan.prefs.count === 'exact' ? `(select pg_catalog.count(*) from ${call} as pgrst_c)` : 'null::bigint';
+  const sql = `select ${total} as total, pg_catalog.count(*) as page_total, coalesce(pg_catalog.json_agg(pgrst_t.pgrst_v), '[]'::json)::text as body from (${page}) as pgrst_t`;
+  const { rows } = await exec.tx.query(sql, true, pc.params.values);
   const pageTotal = Number(rows[0].page_total);
-  const { status, contentRange: range } = rangeStatus(plan.range.offset, pageTotal, undefined);
-  return success(status, plan.method === 'HEAD' ? undefined : renderBody(plan, rows[0].body, pageTotal), plan.media, { contentRange: range, profile });
+  checkRows(pageTotal);
+  const { status, contentRange: range } = rangeStatus(plan.range.offset, pageTotal, rows[0].total === null ? undefined : Number(rows[0].total));
+  return success(status, plan.method === 'HEAD' ? undefined : renderBody(plan, rows[0].body, pageTotal), plan.media, {
+    contentRange: range,
+    profile,
+    applied: plan.prefs.applied.filter((p) => p.startsWith('count=')),
+  });
 }

@@ -12,10 +12,25 @@ export interface Field {
   path: JsonStep[];
 }
 
+/** Aggregate functions PostgREST accepts in `select` (when the project enables them). */
+export const AGGREGATES = ['count', 'sum', 'avg', 'max', 'min'] as const;
+export type Aggregate = (typeof AGGREGATES)[number];
+
 /** An item of `select`. */
 export type SelectItem =
   | { kind: 'star' }
-  | { kind: 'column'; field: Field; alias?: string; cast?: string }
+  | {
+      kind: 'column';
+      field: Field;
+      alias?: string;
+      /** Cast of the value (of the aggregate's input when `aggregate` is set). */
+      cast?: string;
+      aggregate?: Aggregate;
+      /** Cast of the aggregate's result: `col.avg()::int`. */
+      aggregateCast?: string;
+    }
+  /** `count()` without a column: the number of rows (of each group). */
+  | { kind: 'count'; alias?: string; cast?: string }
   | {
       kind: 'embed';
       name: string;
@@ -182,6 +197,10 @@ function readSelectItem(r: Reader): SelectItem {
     alias = name;
     name = readName(r);
   }
+  if (name === 'count' && !spread && r.text.startsWith('()', r.pos)) {
+    r.pos += 2;
+    return { kind: 'count', alias, cast: readCast(r) };
+  }
   if (r.peek() === '!' || r.peek() === '(') {
     let hint: string | undefined;
     let join: 'inner' | 'left' | undefined;
@@ -196,25 +215,26 @@ function readSelectItem(r: Reader): SelectItem {
     return { kind: 'embed', name, alias, hint, join, spread, children };
   }
   if (spread) r.fail('"(" after a spread relation');
-  if (r.peek() === '.' && /^\.(count|sum|avg|max|min)\(/.test(r.text.slice(r.pos))) {
-    throw new RestError(400, 'PGRST123', 'Use of aggregate functions is not allowed');
-  }
   const path = readJsonPath(r);
-  let cast: string | undefined;
-  if (r.eat('::')) {
-    const m = /^[A-Za-z0-9_ ]+/.exec(r.text.slice(r.pos));
-    if (!m) r.fail('cast type');
-    cast = m[0];
-    r.pos += m[0].length;
+  const cast = readCast(r);
+  const agg = /^\.(count|sum|avg|max|min)\(\)/.exec(r.text.slice(r.pos));
+  if (agg) {
+    r.pos += agg[0].length;
+    return { kind: 'column', field: { name, path }, alias, cast, aggregate: agg[1] as Aggregate, aggregateCast: readCast(r) };
   }
   return { kind: 'column', field: { name, path }, alias, cast };
 }
 
+function readCast(r: Reader): string | undefined {
+  if (!r.eat('::')) return undefined;
+  const m = /^[A-Za-z0-9_ ]+/.exec(r.text.slice(r.pos));
+  if (!m) r.fail('cast type');
+  r.pos += m[0].length;
+  return m[0];
+}
+
 /** Parses `select`, e.g. `id,author:users!fk(name),data->>a::int`. */
 export function parseSelect(value: string): SelectItem[] {
-  if (/^\s*count\(\)\s*$/.test(value) || /(^|,)count\(\)/.test(value)) {
-    throw new RestError(400, 'PGRST123', 'Use of aggregate functions is not allowed');
-  }
   const r = new Reader(value, 'select parameter');
   const items = readSelectList(r, false);
   if (!r.done) r.fail('"," or end of input');

@@ -77,7 +77,7 @@ export function planInsert(
     checkColumns(table, query.onConflict);
   }
 
-  // With missing=default a key absent from a row takes the column default: rows are grouped by the keys they carry.
+  // With missing=default a key absent from a row takes the column default: rows are told apart by the keys they carry.
   const groups = new Map<string, { cols: string[]; rows: Record<string, unknown>[] }>();
   for (const row of rows) {
     const cols = prefs.missing === 'default' ? columns.filter((c) => Object.hasOwn(row, c)) : columns;
@@ -87,17 +87,27 @@ export function planInsert(
     groups.set(key, group);
   }
   const target = qualified(table.schema, table.name);
-  // One group (the usual case) binds the body as sent; several (missing=default with mixed keys) are re-serialised.
-  const single = groups.size === 1;
-  return [...groups.values()].map(({ cols, rows: groupRows }) => {
-    if (cols.length === 0) {
-      if (groupRows.length > 1) throw invalidBody('Inserting several empty objects at once is not supported');
-      return `insert into ${target} as ${TARGET_ALIAS} default values${conflict} returning ${returning(merge)}`;
-    }
-    const param = ctx.params.add(single ? (Array.isArray(body) ? bodyText : `[${bodyText}]`) : JSON.stringify(groupRows));
-    const list = cols.map(ident).join(', ');
-    return `insert into ${target} as ${TARGET_ALIAS} (${list}) select ${list} from pg_catalog.json_populate_recordset(null::${target}, ${param}::json) as pgrst_body${conflict} returning ${returning(merge)}`;
-  });
+  if (groups.size > 1) {
+    // missing=default with rows carrying different keys: one INSERT … VALUES, an absent key a DEFAULT cell, so rows
+    // keep their order and a default (e.g. a sequence) is evaluated only where a value is missing.
+    const param = ctx.params.add(Array.isArray(body) ? bodyText : `[${bodyText}]`);
+    const values = rows.map((row, i) => {
+      const record = `pg_catalog.json_populate_record(null::${target}, ${param}::json -> ${i})`;
+      return `(${columns.map((c) => (Object.hasOwn(row, c) ? `(${record}).${ident(c)}` : 'default')).join(', ')})`;
+    });
+    return [`insert into ${target} as ${TARGET_ALIAS} (${columns.map(ident).join(', ')}) values ${values.join(', ')}${conflict} returning ${returning(merge)}`];
+  }
+  // One group (the usual case): the body is bound as sent.
+  const [{ cols, rows: groupRows }] = groups.values();
+  if (cols.length === 0) {
+    if (groupRows.length > 1) throw invalidBody('Inserting several empty objects at once is not supported');
+    return [`insert into ${target} as ${TARGET_ALIAS} default values${conflict} returning ${returning(merge)}`];
+  }
+  const param = ctx.params.add(Array.isArray(body) ? bodyText : `[${bodyText}]`);
+  const list = cols.map(ident).join(', ');
+  return [
+    `insert into ${target} as ${TARGET_ALIAS} (${list}) select ${list} from pg_catalog.json_populate_recordset(null::${target}, ${param}::json) as pgrst_body${conflict} returning ${returning(merge)}`,
+  ];
 }
 
 /** The UPDATE for a PATCH; `undefined` when the body sets nothing (PostgREST then updates no rows). */

@@ -1,7 +1,7 @@
 import { columnNotFound, RestError } from './errors.ts';
 import type { Field, Filter, LogicTree, OrderTerm, QueryParams, SelectItem } from './grammar.ts';
 import { findRelationship, isToOne, joinCondition, parentJoinColumns, type Relationship } from './relationships.ts';
-import type { Column, SchemaCache, Table } from './schema-cache.ts';
+import { type Column, qualifiedKey, rowFunction, type SchemaCache, type Table } from './schema-cache.ts';
 import { type Aliases, ident, type Params, qualified } from './sql.ts';
 
 /** What a read selects from: a table, a mutation's `pgrst_source`, or a function call. */
@@ -19,6 +19,10 @@ export interface Source {
 interface Item {
   sql: string;
   name: string;
+  /** An aggregate: the node's other items become its GROUP BY. */
+  aggregate?: boolean;
+  /** A json value (an embedded resource), grouped as jsonb since json has no equality. */
+  json?: boolean;
 }
 
 /** An embedded resource under a {@link ReadNode}. */
@@ -57,6 +61,12 @@ export interface PlanContext {
   cache: SchemaCache;
   params: Params;
   aliases: Aliases;
+  /** `pgrst.db_aggregates_enabled` is on for the authenticator role. */
+  aggregates?: boolean;
+}
+
+function aggregatesAllowed(ctx: PlanContext): void {
+  if (!ctx.aggregates) throw new RestError(400, 'PGRST123', 'Use of aggregate functions is not allowed');
 }
 
 const QUANT_SQL = { eq: '=', gte: '>=', gt: '>', lte: '<=', lt: '<', like: 'like', ilike: 'ilike', match: '~', imatch: '~*' };
@@ -71,10 +81,22 @@ function column(node: ReadNode, name: string): Column {
   return col;
 }
 
+/** A computed field (a function of the node's table row returning a scalar), callable on this node's source. */
+function computedField(ctx: PlanContext, node: ReadNode, name: string): { sql: string; column: Column } | undefined {
+  const table = node.source.table;
+  // Only on the table itself: a mutation's returned rows are not a row of the table type.
+  if (node.columns.has(name) || !table || node.source.sql !== qualified(table.schema, table.name)) return undefined;
+  const fn = rowFunction(ctx.cache, table, name);
+  if (!fn || fn.returnsSet || fn.returnsComposite || fn.returnsVoid) return undefined;
+  const col: Column = { name, type: fn.returnType, baseType: fn.returnType, nullable: true, hasDefault: false, isTsvector: fn.returnType === 'tsvector' };
+  return { sql: `${qualified(fn.schema, fn.name)}(${node.alias})`, column: col };
+}
+
 /** SQL for a column reference with its JSON path; keys are bind parameters, indexes are integers. */
 function fieldSql(ctx: PlanContext, node: ReadNode, field: Field): { sql: string; column: Column } {
-  const col = column(node, field.name);
-  let sql = `${node.alias}.${ident(field.name)}`;
+  const computed = computedField(ctx, node, field.name);
+  const col = computed?.column ?? column(node, field.name);
+  let sql = computed?.sql ?? `${node.alias}.${ident(field.name)}`;
   for (const step of field.path) {
     sql += step.arrow + (typeof step.key === 'number' ? String(step.key) : `${ctx.params.add(step.key)}::text`);
   }
@@ -107,8 +129,25 @@ function newNode(source: Source, alias: string): ReadNode {
   };
 }
 
+/**
+ * A computed relationship: a function taking a row of the node's table and returning rows (or one row) of a table,
+ * embedded as that table's rows for each parent row.
+ */
+function computedRelationship(ctx: PlanContext, node: ReadNode, name: string): { rel: Relationship; source: Source } | undefined {
+  const table = node.source.table;
+  if (!table || node.source.sql !== qualified(table.schema, table.name)) return undefined;
+  const fn = rowFunction(ctx.cache, table, name);
+  const target = fn?.returnsTable ? ctx.cache.tables.get(qualifiedKey(fn.returnsTable.schema, fn.returnsTable.name)) : undefined;
+  if (!fn || !target) return undefined;
+  const fk = { name: fn.name, schema: table.schema, table: table.name, columns: [], refSchema: target.schema, refTable: target.name, refColumns: [] };
+  return {
+    rel: { kind: fn.singleRow ? 'many-to-one' : 'one-to-many', target, fk, parentHoldsFk: fn.singleRow, computed: true },
+    source: { sql: `${qualified(fn.schema, fn.name)}(${node.alias})`, name: target.name, columns: target.columns, table: target },
+  };
+}
+
 /** Plans `select` for `source`: columns, casts, JSON paths, and embedded resources found over foreign keys. */
-export function planSelect(ctx: PlanContext, source: Source, select: SelectItem[], alias: string): ReadNode {
+export function planSelect(ctx: PlanContext, source: Source, select: SelectItem[], alias: string, depth = 1): ReadNode {
   const node = newNode(source, alias);
   for (const item of select) {
     if (item.kind === 'star') {
@@ -118,7 +157,16 @@ export function planSelect(ctx: PlanContext, source: Source, select: SelectItem[
       }
     } else if (item.kind === 'column') {
       const { sql } = fieldSql(ctx, node, item.field);
-      node.items.push({ sql: castSql(ctx, sql, item.cast), name: item.alias ?? outputName(item.field) });
+      if (item.aggregate) {
+        aggregatesAllowed(ctx);
+        const agg = `pg_catalog.${item.aggregate}(${castSql(ctx, sql, item.cast)})`;
+        node.items.push({ sql: castSql(ctx, agg, item.aggregateCast), name: item.alias ?? item.aggregate, aggregate: true });
+      } else {
+        node.items.push({ sql: castSql(ctx, sql, item.cast), name: item.alias ?? outputName(item.field) });
+      }
+    } else if (item.kind === 'count') {
+      aggregatesAllowed(ctx);
+      node.items.push({ sql: castSql(ctx, 'pg_catalog.count(*)', item.cast), name: item.alias ?? 'count', aggregate: true });
     } else {
       if (!source.table) {
         throw new RestError(
@@ -128,17 +176,19 @@ export function planSelect(ctx: PlanContext, source: Source, select: SelectItem[
           `Searched for a foreign key relationship between '${source.name}' and '${item.name}' in the schema cache, but no matches were found.`,
         );
       }
-      const rel = findRelationship(ctx.cache, source.table, item.name, item.hint);
-      if (item.spread && !isToOne(rel)) {
-        throw new RestError(
-          400,
-          'PGRST119',
-          `A spread operation on '${item.name}' is not possible`,
-          `'${source.table.name}' and '${item.name}' do not form a many-to-one or one-to-one relationship`,
-        );
+      const computed = item.hint === undefined ? computedRelationship(ctx, node, item.name) : undefined;
+      const rel = computed?.rel ?? findRelationship(ctx.cache, source.table, item.name, item.hint);
+      const target: Source = computed?.source ?? { sql: qualified(rel.target.schema, rel.target.name), name: rel.target.name, columns: rel.target.columns, table: rel.target };
+      const key = item.alias ?? item.name;
+      // The same name embedded twice: PostgREST's query names both joins alike and Postgres refuses it.
+      if (node.embeds.some((e) => e.key === key) && !item.spread) {
+        throw new RestError(400, '42712', `table name "${source.name}_${key}_${depth}" specified more than once`);
       }
-      const target: Source = { sql: qualified(rel.target.schema, rel.target.name), name: rel.target.name, columns: rel.target.columns, table: rel.target };
-      const child = planSelect(ctx, target, item.children, ctx.aliases.next());
+      const child = planSelect(ctx, target, item.children, ctx.aliases.next(), depth + 1);
+      // A spread to-many relationship (PostgREST 13) turns each of its columns into an array.
+      if (item.spread && !isToOne(rel) && child.items.some((i) => i.aggregate)) {
+        throw new RestError(400, 'PGRST127', 'Feature not implemented', 'Aggregates are not implemented for one-to-many or many-to-many spreads.');
+      }
       for (const c of parentJoinColumns(rel)) node.used.add(c);
       node.embeds.push({
         key: item.alias ?? item.name,
@@ -305,6 +355,11 @@ function lateralSql(embed: Embed, parentAlias: string, ctx: PlanContext): string
   const inner = renderQuery(ctx, child, { extraWhere: [cond], existsColumn: embed.spread });
   const r = ctx.aliases.next('r');
   const join = embed.inner && isToOne(embed.rel) && !embed.spread ? 'inner' : 'left';
+  if (embed.spread && !isToOne(embed.rel)) {
+    const arrays = outputItems(child).map((i) => `pg_catalog.json_agg(${r}.${ident(i.name)}) as ${ident(i.name)}`);
+    arrays.push(`pg_catalog.bool_or(${r}.pgrst_exists) as pgrst_exists`);
+    return `left join lateral (select ${arrays.join(', ')} from (${inner}) as ${r}) as ${embed.lateral} on true`;
+  }
   if (embed.spread) return `left join lateral (${inner}) as ${embed.lateral} on true`;
   const agg = isToOne(embed.rel) ? `row_to_json(${r})` : `json_agg(${r})`;
   return `${join} join lateral (select ${agg} as body from (${inner}) as ${r}) as ${embed.lateral} on true`;
@@ -323,17 +378,26 @@ function outputItems(node: ReadNode): Item[] {
   const items = [...node.items];
   for (const embed of node.embeds) {
     if (embed.hidden) continue;
-    if (embed.spread) {
+    if (embed.spread && !isToOne(embed.rel)) {
+      for (const name of outputItems(embed.node).map((i) => i.name)) {
+        items.push({ sql: `coalesce(${embed.lateral}.${ident(name)}, '[]'::json)`, name, json: true });
+      }
+    } else if (embed.spread) {
       for (const name of outputItems(embed.node).map((i) => i.name)) {
         items.push({ sql: `${embed.lateral}.${ident(name)}`, name });
       }
     } else if (isToOne(embed.rel)) {
-      items.push({ sql: `${embed.lateral}.body`, name: embed.outName });
+      items.push({ sql: `${embed.lateral}.body`, name: embed.outName, json: true });
     } else {
-      items.push({ sql: `coalesce(${embed.lateral}.body, '[]'::json)`, name: embed.outName });
+      items.push({ sql: `coalesce(${embed.lateral}.body, '[]'::json)`, name: embed.outName, json: true });
     }
   }
   return items;
+}
+
+/** The output column names of a node, in order (CSV's header row). */
+export function outputNames(node: ReadNode): string[] {
+  return outputItems(node).map((i) => i.name);
 }
 
 /** Options for {@link renderQuery}. */
@@ -356,9 +420,15 @@ function fromWhere(ctx: PlanContext, node: ReadNode, options: RenderOptions, for
 
 /** `select <items> from … where … order by … limit … offset …` for a node. */
 export function renderQuery(ctx: PlanContext, node: ReadNode, options: RenderOptions = {}): string {
-  const items = outputItems(node).map((i) => `${i.sql} as ${ident(i.name)}`);
+  let output = outputItems(node);
+  const grouped = output.some((i) => i.aggregate);
+  // With an aggregate every other item is a grouping column, as PostgREST groups automatically.
+  if (grouped) output = output.map((i) => (i.json ? { ...i, sql: `(${i.sql})::jsonb` } : i));
+  const items = output.map((i) => `${i.sql} as ${ident(i.name)}`);
   if (options.existsColumn) items.push('true as pgrst_exists');
   let sql = `select ${items.join(', ')} ${fromWhere(ctx, node, options, false)}`;
+  const groupBy = grouped ? output.filter((i) => !i.aggregate).map((i) => i.sql) : [];
+  if (groupBy.length) sql += ` group by ${groupBy.join(', ')}`;
   if (node.order.length) sql += ` order by ${node.order.join(', ')}`;
   const limit = options.maxRows !== undefined ? Math.min(node.limit ?? Infinity, options.maxRows) : node.limit;
   if (limit !== undefined && limit !== Infinity) sql += ` limit ${limit}`;
@@ -366,7 +436,16 @@ export function renderQuery(ctx: PlanContext, node: ReadNode, options: RenderOpt
   return sql;
 }
 
-/** `select count(*) …` over the same rows as the page, without range. */
+/** `select count(*) …` over the same rows as the page (the groups, when aggregating), without range. */
 export function renderCount(ctx: PlanContext, node: ReadNode, options: RenderOptions = {}): string {
+  if (node.items.some((i) => i.aggregate)) {
+    const { offset, limit } = node;
+    node.offset = 0;
+    node.limit = undefined;
+    const all = renderQuery(ctx, node, options);
+    node.offset = offset;
+    node.limit = limit;
+    return `select pg_catalog.count(*) from (${all}) as pgrst_groups`;
+  }
   return `select pg_catalog.count(*) ${fromWhere(ctx, node, options, true)}`;
 }

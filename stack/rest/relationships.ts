@@ -11,6 +11,8 @@ export interface Relationship {
   /** True when the parent holds the foreign key columns (many-to-one, or one-to-one from the referencing side). */
   parentHoldsFk: boolean;
   junction?: { table: Table; targetFk: ForeignKey };
+  /** A computed relationship: a function of the parent row returning the target's rows (no join condition). */
+  computed?: boolean;
 }
 
 /** True when the relationship yields at most one row per parent (an object, not an array). */
@@ -60,13 +62,19 @@ export function findRelationship(cache: SchemaCache, parent: Table, name: string
       const target = tableIn(fk.refSchema, fk.refTable);
       const byName = fk.refSchema === parent.schema && fk.refTable === name;
       const byFk = fk.name === name || sameCols(fk.columns, [name]);
-      if (target && (byName || byFk)) {
+      // A self-reference is one key with two directions: its column or constraint name reaches the parent row
+      // (to-one), the table's own name the child rows (to-many), as PostgREST tells them apart.
+      const selfByName = byName && !byFk && fk.schema === fk.refSchema && fk.table === fk.refTable;
+      if (target && (byName || byFk) && !selfByName) {
         const oneToOne = isUnique(parent, fk.columns);
         candidates.push({ kind: oneToOne ? 'one-to-one' : 'many-to-one', target, fk, parentHoldsFk: true });
       }
     }
-    // The target references the parent.
-    if (fk.refSchema === parent.schema && fk.refTable === parent.name && fk.schema === parent.schema && fk.table === name) {
+    // The target references the parent; named by table, or by the constraint (`alias:fk_name(*)`), except on a
+    // self-reference, where a constraint name stands for the parent's own (to-one) side.
+    const selfReference = fk.schema === fk.refSchema && fk.table === fk.refTable;
+    const reverseByFk = fk.name === name && !selfReference;
+    if (fk.refSchema === parent.schema && fk.refTable === parent.name && ((fk.schema === parent.schema && fk.table === name) || reverseByFk)) {
       const target = tableIn(fk.schema, fk.table);
       if (target) {
         const oneToOne = isUnique(target, fk.columns);
@@ -117,6 +125,7 @@ export function findRelationship(cache: SchemaCache, parent: Table, name: string
 
 /** The SQL condition joining rows of the target (alias `child`) to their parent row (alias `parent`). */
 export function joinCondition(rel: Relationship, child: string, parent: string, aliases: Aliases): string {
+  if (rel.computed) return 'true';
   const pairs = (left: string, leftCols: string[], right: string, rightCols: string[]) =>
     leftCols.map((c, i) => `${left}.${ident(c)} = ${right}.${ident(rightCols[i])}`).join(' and ');
   if (rel.junction) {
@@ -131,5 +140,6 @@ export function joinCondition(rel: Relationship, child: string, parent: string, 
 
 /** Parent columns a join needs (so a mutation's RETURNING includes them). */
 export function parentJoinColumns(rel: Relationship): string[] {
+  if (rel.computed) return [];
   return rel.parentHoldsFk ? rel.fk.columns : rel.fk.refColumns;
 }

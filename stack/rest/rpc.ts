@@ -63,15 +63,18 @@ export function callSql(routine: Routine, args: RpcArgs, params: Params): string
     if (given.length > 0) {
       const record = params.add(args.text ?? JSON.stringify(body));
       for (const p of given) {
-        const value = `(select pgrst_args.${ident(p.name)} from pg_catalog.json_to_record(${record}::json) as pgrst_args(${ident(p.name)} ${p.type}))`;
-        parts.push(`${p.variadic ? 'variadic ' : ''}${ident(p.name)} := ${value}`);
+        // An unnamed parameter (`rpc('fn', { '': value })`) is read under a name of our own and passed by position.
+        const column = p.name === '' ? 'pgrst_unnamed' : ident(p.name);
+        const source = p.name === '' ? `pg_catalog.json_build_object('pgrst_unnamed', ${record}::json -> '')` : `${record}::json`;
+        const value = `(select pgrst_args.${column} from pg_catalog.json_to_record(${source}) as pgrst_args(${column} ${p.type}))`;
+        parts.push(`${p.variadic ? 'variadic ' : ''}${p.name === '' ? '' : `${ident(p.name)} := `}${value}`);
       }
     }
   } else {
     const values = new Map(args.args);
     for (const p of routine.params) {
       if (!values.has(p.name)) continue;
-      parts.push(`${p.variadic ? 'variadic ' : ''}${ident(p.name)} := ${params.add(values.get(p.name))}::${p.type}`);
+      parts.push(`${p.variadic ? 'variadic ' : ''}${p.name === '' ? '' : `${ident(p.name)} := `}${params.add(values.get(p.name))}::${p.type}`);
     }
   }
   return `${fn}(${parts.join(', ')})`;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { foreignKeysThroughViews, keysThroughViews, type ViewColumnSource, viewTargets } from './view-columns.ts';
 
 /** A column as the Data API sees it. */
 export interface Column {
@@ -60,6 +61,13 @@ export interface Routine {
   /** The output columns when it returns a composite without a table (e.g. `returns table (…)`). */
   outColumns: Column[];
   volatility: 'immutable' | 'stable' | 'volatile';
+  /**
+   * The table whose row is the function's only parameter: such a function is a computed field of that table (when it
+   * returns a scalar) or a computed relationship (when it returns rows of a table).
+   */
+  rowArg?: { schema: string; name: string };
+  /** Declared with `rows 1`: as a computed relationship, to-one. */
+  singleRow: boolean;
 }
 
 /** What PostgREST calls the schema cache: every identifier the Data API may put into SQL comes from here. */
@@ -70,6 +78,13 @@ export interface SchemaCache {
   routines: Map<string, Routine[]>;
   /** Type names that may appear in `::cast` in `select`. */
   castTypes: Set<string>;
+}
+
+/** The function `name` taking one row of `table`, in the table's schema (PostgREST's computed fields and relationships). */
+export function rowFunction(cache: SchemaCache, table: Table, name: string): Routine | undefined {
+  return cache.routines
+    .get(qualifiedKey(table.schema, name))
+    ?.find((r) => r.rowArg?.schema === table.schema && r.rowArg.name === table.name);
 }
 
 /** Key of a relation or routine in the cache maps. */
@@ -105,6 +120,36 @@ select n.nspname as schema, c.relname as name, c.relkind::text as kind,
   join pg_catalog.pg_namespace n on n.oid = c.relnamespace
  where n.nspname = any($1::text[]) and c.relkind in ('r', 'v', 'm', 'f', 'p')`;
 
+const VIEWS_SQL = `
+select n.nspname as schema, c.relname as name, r.ev_action::text as action
+  from pg_catalog.pg_rewrite r
+  join pg_catalog.pg_class c on c.oid = r.ev_class
+  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+ where c.relkind in ('v', 'm') and r.rulename = '_RETURN' and n.nspname = any($1::text[])`;
+
+const COLUMN_NAMES_SQL = `
+select c.oid::int8 as oid, n.nspname as schema, c.relname as name, a.attnum::int as attnum, a.attname as column
+  from pg_catalog.pg_class c
+  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+ where c.oid = any($1::oid[])`;
+
+/** Which base-table column each view column passes through (for relationships and keys through views). */
+async function viewColumnSources(db: Queryable, schemas: string[]): Promise<ViewColumnSource[]> {
+  const { rows: views } = await db.query<{ schema: string; name: string; action: string }>(VIEWS_SQL, [schemas]);
+  const targets = views.map((v) => ({ view: { schema: v.schema, name: v.name }, targets: viewTargets(v.action).filter((t) => t.table > 0) }));
+  const oids = [...new Set(targets.flatMap((v) => v.targets.map((t) => t.table)))];
+  if (oids.length === 0) return [];
+  const { rows } = await db.query<{ oid: string; schema: string; name: string; attnum: number; column: string }>(COLUMN_NAMES_SQL, [oids]);
+  const byKey = new Map(rows.map((r) => [`${r.oid}:${r.attnum}`, r]));
+  return targets.flatMap(({ view, targets: list }) =>
+    list.flatMap((t) => {
+      const base = byKey.get(`${t.table}:${t.column}`);
+      return base ? [{ view, column: t.resname, table: { schema: base.schema, name: base.name }, tableColumn: base.column }] : [];
+    }),
+  );
+}
+
 const FKS_SQL = `
 select con.conname as name, n1.nspname as schema, c1.relname as table,
        (select array_agg(a.attname::text order by k.ord) from unnest(con.conkey) with ordinality k(attnum, ord)
@@ -128,7 +173,12 @@ select n.nspname as schema, p.proname as name, p.provolatile::text as volatility
        coalesce(p.proargmodes::text[], '{}') as arg_modes,
        (select coalesce(array_agg(pg_catalog.format_type(x, null) order by o), '{}')
           from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) with ordinality u(x, o)) as arg_types,
-       p.pronargs as nargs, p.pronargdefaults as ndefaults, p.provariadic <> 0 as variadic
+       p.pronargs as nargs, p.pronargdefaults as ndefaults, p.provariadic <> 0 as variadic, p.prorows::float8 as est_rows,
+       (select json_build_object('schema', an.nspname, 'name', ac.relname)
+          from pg_catalog.pg_type at
+          join pg_catalog.pg_class ac on ac.oid = at.typrelid
+          join pg_catalog.pg_namespace an on an.oid = ac.relnamespace
+         where p.pronargs = 1 and at.oid = p.proargtypes[0]) as row_arg
   from pg_catalog.pg_proc p
   join pg_catalog.pg_namespace n on n.oid = p.pronamespace
   join pg_catalog.pg_type t on t.oid = p.prorettype
@@ -177,7 +227,7 @@ export async function loadSchemaCache(db: Queryable, schemas: string[]): Promise
     });
   }
   const { rows: fkRows } = await db.query(FKS_SQL, [schemas]);
-  const foreignKeys: ForeignKey[] = fkRows.map((r) => ({
+  const baseForeignKeys: ForeignKey[] = fkRows.map((r) => ({
     name: r.name,
     schema: r.schema,
     table: r.table,
@@ -186,6 +236,9 @@ export async function loadSchemaCache(db: Queryable, schemas: string[]): Promise
     refTable: r.ref_table,
     refColumns: r.ref_columns,
   }));
+  const viewSources = await viewColumnSources(db, schemas);
+  keysThroughViews(tables, viewSources);
+  const foreignKeys = [...baseForeignKeys, ...foreignKeysThroughViews(baseForeignKeys, viewSources)];
 
   const routines = new Map<string, Routine[]>();
   const { rows: routineRows } = await db.query(ROUTINES_SQL, [schemas]);
@@ -219,6 +272,8 @@ export async function loadSchemaCache(db: Queryable, schemas: string[]): Promise
       returnsTable: r.ret_table ? { schema: r.ret_schema, name: r.ret_table } : undefined,
       outColumns,
       volatility: VOLATILITY[r.volatility as 'i' | 's' | 'v'],
+      rowArg: r.row_arg ?? undefined,
+      singleRow: !r.returns_set || Number(r.est_rows) === 1,
     };
     const key = qualifiedKey(r.schema, r.name);
     routines.set(key, [...(routines.get(key) ?? []), routine]);

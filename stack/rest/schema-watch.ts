@@ -1,13 +1,17 @@
 import pg from 'pg';
 import type { Db } from '../db/pool.ts';
 
+/** The custom setting the DDL triggers bump; see {@link SESSION_MARK_EXPR}. */
+const SESSION_MARK = 'lite_rest.schema_mark';
+
 /**
  * How the Data API learns that the schema changed, as PostgREST does with `NOTIFY pgrst, 'reload schema'`.
  *
  * PGlite serves one backend session to every socket client and does not deliver NOTIFY across the socket, so the
  * primary mechanism works on any Postgres: event triggers on `ddl_command_end` and `sql_drop` bump a counter in
- * `extensions.lite_rest_schema_version`, and every request reads it (a one-row primary-key read in the request's own
- * transaction) and reloads the schema cache when it moved. `extensions` is a schema the Supabase CLI treats as
+ * `extensions.lite_rest_schema_version`, and every request reads it in its own first statement and reloads the schema
+ * cache when it moved. On PGlite, whose connections all share one session, the triggers also set a session setting
+ * to a fresh value, and requests read that instead of the table (a table read would cost as much as the query). `extensions` is a schema the Supabase CLI treats as
  * managed, so `db diff` and type generation leave these objects alone. On a real Postgres the service also LISTENs
  * on channel `pgrst`, so an explicit `NOTIFY pgrst, 'reload schema'` works as it does with PostgREST.
  */
@@ -29,6 +33,8 @@ begin
   if pg_catalog.to_regclass('extensions.lite_rest_schema_version') is not null then
     update extensions.lite_rest_schema_version set version = version + 1;
   end if;
+  -- Where every connection shares one session (PGlite), a session setting is a change mark readable for free.
+  perform pg_catalog.set_config('${SESSION_MARK}', pg_catalog.gen_random_uuid()::text, false);
 end
 $$;
 revoke all on function extensions.lite_rest_schema_watch() from public;
@@ -44,8 +50,20 @@ begin
 end
 $$;`;
 
-/** Read in each request's transaction; cheap enough to do every time. */
+/** Read when (re)loading the schema cache, and per request on a Postgres whose connections have their own sessions. */
 export const VERSION_SQL = 'select version::text as version from extensions.lite_rest_schema_version';
+
+/** The same counter as an expression, for a request's first statement. */
+export const VERSION_EXPR = '(select version::text from extensions.lite_rest_schema_version)';
+
+/**
+ * Reads the session change mark; where connections share one session (PGlite) it moves on every DDL, and reading
+ * it costs nothing next to reading a table.
+ */
+export const SESSION_MARK_EXPR = `pg_catalog.current_setting('${SESSION_MARK}', true)`;
+
+/** Sets the session change mark to a new value if it is unset (e.g. after a restart or `reset all`), and reads it. */
+export const SESSION_MARK_SQL = `select coalesce(nullif(${SESSION_MARK_EXPR}, ''), pg_catalog.set_config('${SESSION_MARK}', pg_catalog.gen_random_uuid()::text, false)) as mark`;
 
 /** Tracks whether the cached schema is current. */
 export class SchemaWatch {
@@ -53,6 +71,8 @@ export class SchemaWatch {
   enabled = false;
   /** Set by NOTIFY; forces a reload on the next request. */
   notified = false;
+  /** Every connection shares one session (PGlite): the session change mark is usable. */
+  sharedSession = false;
   private listener: pg.Client | undefined;
 
   constructor(
@@ -64,7 +84,8 @@ export class SchemaWatch {
   async start(): Promise<void> {
     await this.install();
     const { rows } = await this.db.query<{ version: string }>('select pg_catalog.version() as version');
-    if (/emscripten|PGlite/i.test(rows[0].version)) return;
+    this.sharedSession = /emscripten|PGlite/i.test(rows[0].version);
+    if (this.sharedSession) return;
     try {
       const client = new pg.Client({ connectionString: this.db.url });
       client.on('error', () => {});

@@ -99,9 +99,18 @@ describe('select', () => {
     });
   });
 
-  it('returns CSV when asked with .csv()', async () => {
+  it('returns CSV when asked with .csv(), each row printed as Postgres prints a record (as PostgREST does)', async () => {
     const { data, status } = await db.from('authors').select('id,name,bio').order('id').csv();
-    expect({ data, status }).toEqual({ data: 'id,name,bio\n1,Ada,Writes about engines\n2,Grace,\n3,"Linus, Jr.",Kernel (and git)', status: 200 });
+    expect({ data, status }).toEqual({ data: 'id,name,bio\n1,Ada,"Writes about engines"\n2,Grace,\n3,"Linus, Jr.","Kernel (and git)"', status: 200 });
+  });
+
+  it('prints jsonb, arrays and tsvector in CSV as Postgres prints them, and no header without rows', async () => {
+    const { data } = await db.from('authors').select('id,tags,meta,words:bio').eq('id', 1).csv();
+    expect(data).toBe('id,tags,meta,words\n1,"{math,engines}","{""lang"": ""en"", ""stats"": {""posts"": 2}}","Writes about engines"');
+    const vector = await db.from('authors').select('v:name::tsvector').eq('id', 3).csv();
+    expect(vector.data).toBe(`v\n"'Jr.' 'Linus,'"`);
+    const empty = await db.from('authors').select('id').eq('id', -1).csv();
+    expect(empty.data).toBe('\n');
   });
 });
 
