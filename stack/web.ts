@@ -51,7 +51,7 @@ export async function startWebApp(options: WebAppOptions): Promise<WebApp> {
     const vite = await createViteServer({
       configFile: CONFIG_FILE,
       appType: 'custom',
-      server: { middlewareMode: true, hmr: { server } },
+      server: { middlewareMode: true, ws: { server } },
     });
     stopVite = () => vite.close();
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
