@@ -12,6 +12,8 @@ const root = fileURLToPath(new URL('.', import.meta.url));
  */
 export default defineConfig({
   root,
+  // VITE_* variables come from the environment or the repo root's `.env` files (only VITE_* reach the browser).
+  envDir: fileURLToPath(new URL('..', import.meta.url)),
   plugins: [react()],
   define: { __EDGEBRAIN_FUNCTIONS__: JSON.stringify(functionNames()) },
   build: {

@@ -84,6 +84,15 @@ describe('.env.example', () => {
     expect([...used].filter((name) => !names.has(name))).toEqual([]);
   });
 
+  it("lists the browser app's build variables", () => {
+    const used = new Set(
+      sources('web/src').flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/import\.meta\.env\.(VITE_[A-Z0-9_]+)/g)].map((m) => m[1])),
+    );
+    expect([...used].sort()).toEqual(['VITE_SUPABASE_PUBLISHABLE_KEY', 'VITE_SUPABASE_URL']);
+    const names = listed();
+    expect([...used].filter((name) => !names.has(name))).toEqual([]);
+  });
+
   it('has a comment line above every variable', () => {
     const lines = readFileSync('.env.example', 'utf8').split('\n');
     const bare = lines
