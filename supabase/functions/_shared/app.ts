@@ -40,6 +40,8 @@ export interface FunctionAppOptions {
   logger?: Logger;
   /** Request headers to allow cross-origin besides supabase-js's list. */
   extraCorsHeaders?: string[];
+  /** Response headers a browser app may read besides `X-Request-Id` and `Retry-After` (e.g. chat's `X-Chat-Id`). */
+  exposeHeaders?: string[];
   /** Security schemes besides `bearer` (e.g. the token function's OAuth2 password flow). */
   securitySchemes?: Record<string, Record<string, unknown>>;
 }
@@ -105,7 +107,8 @@ export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppE
       origin: '*',
       allowHeaders: [...CORS_ALLOW_HEADERS, ...(options.extraCorsHeaders ?? [])],
       allowMethods: CORS_ALLOW_METHODS,
-      exposeHeaders: ['x-request-id'],
+      // Retry-After: a browser app can only say when to try again (a 429) if it may read it.
+      exposeHeaders: ['x-request-id', 'retry-after', ...(options.exposeHeaders ?? [])],
       maxAge: 86400,
     }),
   );

@@ -100,7 +100,12 @@ const chatNotFound = (id: string) => new ApiError(404, 'chat_not_found', `Chat $
  */
 export function createApp(deps: ChatDeps) {
   const logger = deps.logger ?? createLogger({ function: 'chat' });
-  const app = createFunctionApp({ name: 'chat', description: 'Chat with your documents: streamed answers with citations.', logger });
+  const app = createFunctionApp({
+    name: 'chat',
+    description: 'Chat with your documents: streamed answers with citations.',
+    logger,
+    exposeHeaders: ['x-chat-id', 'server-timing'],
+  });
   const answerDeps = { ...deps, logger, matchCount: deps.matchCount ?? 8 };
 
   const ask = userRoute(deps, {

@@ -94,6 +94,15 @@ describe('createFunctionApp', () => {
     expect(response.headers.get('access-control-allow-methods')).toBe('GET,POST,PUT,PATCH,DELETE,OPTIONS');
   });
 
+  it('lets a browser app read X-Request-Id and Retry-After, and the headers a function adds', async () => {
+    const plain = await app().request('/demo/conflict', { headers: { origin: 'http://localhost:3000' } });
+    expect(plain.headers.get('access-control-expose-headers')).toBe('x-request-id,retry-after');
+    const chat = createFunctionApp({ name: 'chat', description: 'd', exposeHeaders: ['x-chat-id', 'server-timing'] });
+    chat.get('/x', (c) => c.text('ok'));
+    const response = await chat.request('/chat/x', { headers: { origin: 'http://localhost:3000' } });
+    expect(response.headers.get('access-control-expose-headers')).toBe('x-request-id,retry-after,x-chat-id,server-timing');
+  });
+
   it('echoes a well-formed X-Request-Id and logs it with the request', async () => {
     const { lines, logger } = recorder();
     const response = await app(logger).request('/demo/conflict', { headers: { 'x-request-id': 'req-123' } });
