@@ -27,6 +27,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // After every test here: nothing was fetched from outside (no CDN, no fonts, no analytics).
+  expect(outside).toEqual([]);
   await browser?.close();
   await web?.close();
   await stack?.stop();
@@ -44,9 +46,16 @@ const NOTES = [
   'The tower is open to visitors on Saturdays from May to September.',
 ].join('\n');
 
+/** Every request a page makes to anything but this machine: the app and the docs load nothing from a CDN. */
+const outside: string[] = [];
+
 async function newPage(): Promise<Page> {
   const page = await browser.newPage();
   page.setDefaultTimeout(30_000);
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.hostname !== '127.0.0.1' && url.protocol !== 'data:' && url.protocol !== 'blob:') outside.push(request.url());
+  });
   return page;
 }
 
@@ -224,11 +233,6 @@ describe('the API docs page', () => {
     const created = await serviceClient(stack).auth.admin.createUser({ email, password: PASSWORD, email_confirm: true });
     expect(created.error).toBeNull();
     const page = await newPage();
-    const outside: string[] = [];
-    page.on('request', (request) => {
-      const url = new URL(request.url());
-      if (url.hostname !== '127.0.0.1' && url.protocol !== 'data:') outside.push(request.url());
-    });
 
     await page.goto(`${web.url}/docs`);
     const names = await page.getByLabel('Function').locator('option').allTextContents();
