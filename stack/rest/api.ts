@@ -2,7 +2,7 @@ import type { StackContext } from '../context.ts';
 import type { TxClient } from '../db/pool.ts';
 import { identify, JwtError, type RequestIdentity, RoleSettings, runAsRequestBatched } from '../db/request-role.ts';
 import { errorResponse, jwtError, RestError, tableNotFound, toRestError } from './errors.ts';
-import { parseQuery, type QueryParams } from './grammar.ts';
+import { parseQuery, type QueryParams, usesAggregates } from './grammar.ts';
 import { negotiateMedia, negotiateSchema, parsePreferences, parseRangeHeader, intersectRanges, type Media, type Preferences } from './negotiate.ts';
 import { executeMutation, executeRead, executeRpc, type Execution } from './execute.ts';
 import { rootDocument } from './openapi.ts';
@@ -118,7 +118,7 @@ export class RestApi {
         this.watch.notified = false;
         const { cache, version } = await this.ctx.db.tx(async (client) => ({
           version: await this.readVersion(client),
-          cache: await loadSchemaCache(client, this.ctx.config.api.schemas),
+          cache: await loadSchemaCache(client, this.ctx.config.api.schemas, this.ctx.config.api.extra_search_path),
         }));
         this.cache = cache;
         this.version = version;
@@ -133,10 +133,12 @@ export class RestApi {
 
   /**
    * PostgREST's `db-aggregates-enabled`, which Supabase projects set with
-   * `alter role authenticator set pgrst.db_aggregates_enabled = 'true'`; read with the other role settings, so it
-   * takes effect when the schema cache next reloads.
+   * `alter role authenticator set pgrst.db_aggregates_enabled = 'true'` and apply with `NOTIFY pgrst, 'reload config'`.
+   * PGlite delivers no NOTIFY and `ALTER ROLE` fires no event trigger, so a request that uses an aggregate (`fresh`)
+   * re-reads the role settings first — one query, only for such requests — and a change applies from the next one.
    */
-  private async aggregatesEnabled(): Promise<boolean> {
+  private async aggregatesEnabled(fresh: boolean): Promise<boolean> {
+    if (fresh) this.settings.reload();
     const setting = (await this.settings.for('authenticator')).find(([name]) => name === 'pgrst.db_aggregates_enabled');
     return setting !== undefined && /^(true|on|yes|1)$/i.test(setting[1].trim());
   }
@@ -250,7 +252,7 @@ export class RestApi {
     const authed = plan.identity.role !== 'anon';
     const cache = this.cache && !this.watch.notified ? this.cache : await this.reload();
     const version = this.version;
-    const aggregates = await this.aggregatesEnabled();
+    const aggregates = await this.aggregatesEnabled(usesAggregates(plan.query.select));
     try {
       return await runAsRequestBatched(
         this.ctx.db,

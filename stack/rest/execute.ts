@@ -1,7 +1,7 @@
 import type { BatchTx } from '../db/pool.ts';
 import type { RequestPlan } from './api.ts';
 import { RestError, singularityError } from './errors.ts';
-import { contentRange, rangeStatus } from './negotiate.ts';
+import { type AppliedFor, contentRange, preferenceApplied, rangeStatus } from './negotiate.ts';
 import { planDelete, planInsert, planUpdate, returningList, TARGET_ALIAS } from './mutate.ts';
 import { applyQuery, outputNames, type PlanContext, planSelect, type ReadNode, renderCount, renderQuery, type Source } from './read-plan.ts';
 import { success, toCsv } from './respond.ts';
@@ -58,6 +58,7 @@ async function runRead(
   root: ReadNode,
   single = false,
   checkRows?: (rows: number) => void,
+  kind: AppliedFor = 'read',
 ): Promise<Response> {
   const { plan } = exec;
   root.offset = plan.range.offset;
@@ -93,7 +94,7 @@ async function runRead(
   return success(status, plan.method === 'HEAD' ? undefined : text, plan.media, {
     contentRange: range,
     profile: plan.byProfile ? plan.schema : undefined,
-    applied: plan.prefs.applied.filter((p) => p.startsWith('count=')),
+    applied: preferenceApplied(plan.prefs, kind),
   });
 }
 
@@ -161,7 +162,8 @@ export async function executeMutation(exec: Execution, table: Table): Promise<Re
   if (plan.media.kind === 'object' && pageTotal !== 1) throw singularityError(pageTotal);
 
   const counted = plan.prefs.count !== undefined ? pageTotal : undefined;
-  const applied = plan.prefs.applied.filter((p) => !p.startsWith('handling') && !p.startsWith('max-affected'));
+  const kind = plan.method === 'POST' ? 'insert' : plan.method === 'PATCH' ? 'update' : 'delete';
+  const applied = preferenceApplied(plan.prefs, kind, table.pk.length > 0 || plan.query.onConflict !== undefined);
   const headers = {
     contentRange: plan.method === 'PATCH' ? contentRange(0, pageTotal - 1, counted) : contentRange(1, 0, counted),
     profile: plan.byProfile ? plan.schema : undefined,
@@ -196,6 +198,7 @@ export async function executeRpc(exec: Execution, name: string): Promise<Respons
   const routine = resolveRoutine(exec.cache, plan.schema, name, args);
   const call = callSql(routine, args, pc.params);
   const profile = plan.byProfile ? plan.schema : undefined;
+  const applied = preferenceApplied(plan.prefs, 'rpc');
   // For a function, the affected rows are the rows it returns; one that returns no set cannot say.
   const strictMax = plan.prefs.handling === 'strict' && plan.prefs.maxAffected !== undefined;
   if (strictMax && !routine.returnsSet) {
@@ -205,19 +208,19 @@ export async function executeRpc(exec: Execution, name: string): Promise<Respons
 
   if (routine.returnsVoid) {
     await exec.tx.query(`select ${call}`, true, pc.params.values);
-    return success(204, undefined, plan.media, { profile });
+    return success(204, undefined, plan.media, { profile, applied });
   }
   if (routine.returnsComposite) {
     const source = routineSource(exec.cache, routine, call);
     const root = planSelect(pc, source, plan.query.select, pc.aliases.next());
     applyQuery(pc, root, plan.query);
-    if (!routine.returnsSet && plan.media.kind === 'json') return runRead(exec, pc, root, true);
-    return runRead(exec, pc, root, false, checkRows);
+    if (!routine.returnsSet && plan.media.kind === 'json') return runRead(exec, pc, root, true, undefined, 'rpc');
+    return runRead(exec, pc, root, false, checkRows, 'rpc');
   }
   if (!routine.returnsSet) {
     const { rows } = await exec.tx.query(`select pg_catalog.to_json(${call})::text as body`, true, pc.params.values);
     const text = rows[0].body ?? 'null';
-    return success(200, plan.method === 'HEAD' ? undefined : text, plan.media, { contentRange: '0-0/*', profile });
+    return success(200, plan.method === 'HEAD' ? undefined : text, plan.media, { contentRange: '0-0/*', profile, applied });
   }
   // A set of scalars: limit/offset apply, other row operations have no columns to act on.
   let page = `select pgrst_v from ${call} as pgrst_f(pgrst_v)`;
@@ -233,6 +236,6 @@ export async function executeRpc(exec: Execution, name: string): Promise<Respons
   return success(status, plan.method === 'HEAD' ? undefined : renderBody(plan, rows[0].body, pageTotal), plan.media, {
     contentRange: range,
     profile,
-    applied: plan.prefs.applied.filter((p) => p.startsWith('count=')),
+    applied,
   });
 }

@@ -41,6 +41,11 @@ export type SelectItem =
       children: SelectItem[];
     };
 
+/** True when `select` (or an embedded resource's) has an aggregate: `count()` or `col.fn()`. */
+export function usesAggregates(items: SelectItem[]): boolean {
+  return items.some((i) => i.kind === 'count' || (i.kind === 'column' && i.aggregate !== undefined) || (i.kind === 'embed' && usesAggregates(i.children)));
+}
+
 /** Operators that take one value and accept `(any)`/`(all)`. */
 export const QUANT_OPS = ['eq', 'gte', 'gt', 'lte', 'lt', 'like', 'ilike', 'match', 'imatch'] as const;
 /** Operators that take one value. */

@@ -10,11 +10,11 @@ export interface Preferences {
   handling?: 'strict' | 'lenient';
   maxAffected?: number;
   timezone?: string;
-  /** The recognised values, echoed in `Preference-Applied`. */
-  applied: string[];
 }
 
-const KNOWN: Record<string, string[]> = {
+type KnownKey = 'return' | 'count' | 'resolution' | 'missing' | 'tx' | 'handling';
+
+const KNOWN: Record<KnownKey, string[]> = {
   return: ['minimal', 'representation', 'headers-only'],
   count: ['exact', 'planned', 'estimated'],
   resolution: ['merge-duplicates', 'ignore-duplicates'],
@@ -23,9 +23,13 @@ const KNOWN: Record<string, string[]> = {
   handling: ['strict', 'lenient'],
 };
 
-/** Parses every `Prefer` header (comma-joined by postgrest-js). Unknown values are ignored unless `handling=strict`. */
+/**
+ * Parses every `Prefer` header (comma-joined by postgrest-js). As in PostgREST, the first value of each preference
+ * wins, and unknown values are ignored unless `handling=strict`.
+ */
 export function parsePreferences(headers: Headers): Preferences {
-  const prefs: Preferences = { applied: [] };
+  const prefs: Preferences = {};
+  const set = prefs as Record<string, string | number | undefined>;
   const invalid: string[] = [];
   for (const raw of (headers.get('prefer') ?? '').split(',')) {
     const part = raw.trim();
@@ -33,14 +37,13 @@ export function parsePreferences(headers: Headers): Preferences {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq).trim();
     const value = eq < 0 ? '' : part.slice(eq + 1).trim();
-    if (KNOWN[key]?.includes(value)) {
-      (prefs as unknown as Record<string, string>)[key] = value;
-      prefs.applied.push(`${key}=${value}`);
-    } else if (key === 'max-affected' && /^\d+$/.test(value)) {
-      prefs.maxAffected = Number(value);
-      prefs.applied.push(part);
+    if (Object.hasOwn(KNOWN, key) && KNOWN[key as KnownKey].includes(value)) {
+      set[key] ??= value;
+    } else if (key === 'max-affected') {
+      // PostgREST reads the number leniently: a malformed one is ignored, never reported as invalid.
+      if (/^\d+$/.test(value)) prefs.maxAffected ??= Number(value);
     } else if (key === 'timezone' && value) {
-      prefs.timezone = value;
+      prefs.timezone ??= value;
     } else {
       invalid.push(part);
     }
@@ -49,6 +52,31 @@ export function parsePreferences(headers: Headers): Preferences {
     throw new RestError(400, 'PGRST122', 'Invalid preferences given with handling=strict', `Invalid preferences: ${invalid.join(', ')}`);
   }
   return prefs;
+}
+
+/** What a response answers, which decides the preferences it reports as applied. */
+export type AppliedFor = 'read' | 'insert' | 'update' | 'delete' | 'rpc';
+
+/**
+ * The `Preference-Applied` values of a successful response, in PostgREST's order. `return` applies to writes only,
+ * `missing` to inserts and updates, `resolution` to inserts into a table with a primary key or given `on_conflict`,
+ * and `max-affected` — only together with `handling=strict` — to updates, deletes and functions; `count`, `tx`,
+ * `handling` and `timezone` to every response (a `timezone` that Postgres refused has already failed the request).
+ */
+export function preferenceApplied(prefs: Preferences, kind: AppliedFor, resolvable = false): string[] {
+  const write = kind === 'insert' || kind === 'update' || kind === 'delete';
+  const applied: string[] = [];
+  if (prefs.resolution && kind === 'insert' && resolvable) applied.push(`resolution=${prefs.resolution}`);
+  if (prefs.missing && (kind === 'insert' || kind === 'update')) applied.push(`missing=${prefs.missing}`);
+  if (prefs.return && write) applied.push(`return=${prefs.return}`);
+  if (prefs.count) applied.push(`count=${prefs.count}`);
+  if (prefs.tx) applied.push(`tx=${prefs.tx}`);
+  if (prefs.handling) applied.push(`handling=${prefs.handling}`);
+  if (prefs.timezone) applied.push(`timezone=${prefs.timezone}`);
+  if (prefs.maxAffected !== undefined && prefs.handling === 'strict' && (kind === 'update' || kind === 'delete' || kind === 'rpc')) {
+    applied.push(`max-affected=${prefs.maxAffected}`);
+  }
+  return applied;
 }
 
 /** The representation the client asked for. */

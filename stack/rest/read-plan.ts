@@ -23,6 +23,11 @@ interface Item {
   aggregate?: boolean;
   /** A json value (an embedded resource), grouped as jsonb since json has no equality. */
   json?: boolean;
+  /**
+   * For an aggregate: its argument, and how to apply it to a column. Inside a to-one spread the argument is selected
+   * instead and the aggregate applied a level up (see {@link outputItems}).
+   */
+  hoist?: { arg: string; apply: (column: string) => string };
 }
 
 /** An embedded resource under a {@link ReadNode}. */
@@ -159,14 +164,17 @@ export function planSelect(ctx: PlanContext, source: Source, select: SelectItem[
       const { sql } = fieldSql(ctx, node, item.field);
       if (item.aggregate) {
         aggregatesAllowed(ctx);
-        const agg = `pg_catalog.${item.aggregate}(${castSql(ctx, sql, item.cast)})`;
-        node.items.push({ sql: castSql(ctx, agg, item.aggregateCast), name: item.alias ?? item.aggregate, aggregate: true });
+        const arg = castSql(ctx, sql, item.cast);
+        const apply = (column: string) => castSql(ctx, `pg_catalog.${item.aggregate}(${column})`, item.aggregateCast);
+        node.items.push({ sql: apply(arg), name: item.alias ?? item.aggregate, aggregate: true, hoist: { arg, apply } });
       } else {
         node.items.push({ sql: castSql(ctx, sql, item.cast), name: item.alias ?? outputName(item.field) });
       }
     } else if (item.kind === 'count') {
       aggregatesAllowed(ctx);
-      node.items.push({ sql: castSql(ctx, 'pg_catalog.count(*)', item.cast), name: item.alias ?? 'count', aggregate: true });
+      // Hoisted out of a to-one spread, count() counts the rows that have a related row (PostgREST counts the row).
+      const apply = (column: string) => castSql(ctx, `pg_catalog.count(${column})`, item.cast);
+      node.items.push({ sql: apply('*'), name: item.alias ?? 'count', aggregate: true, hoist: { arg: 'true', apply } });
     } else {
       if (!source.table) {
         throw new RestError(
@@ -298,6 +306,12 @@ function orderSql(ctx: PlanContext, node: ReadNode, term: OrderTerm): string {
         `'${node.source.name}' and '${embed.key}' do not form a many-to-one or one-to-one relationship`,
       );
     }
+    // A column a to-one spread outputs is ordered by as its join gives it, as PostgREST does; that also works when
+    // the top level aggregates (the column is one of its groups).
+    const spreadColumn = embed.spread && term.field.path.length === 0
+      ? outputItems(embed.node, true).find((i) => i.name === term.field.name && !i.hoist)
+      : undefined;
+    if (spreadColumn) return orderTail(`${embed.lateral}.${ident(spreadColumn.name)}`, term);
     const target = embed.rel.target;
     const x = ctx.aliases.next('o');
     const probe = newNode({ sql: '', name: target.name, columns: target.columns }, x);
@@ -306,6 +320,10 @@ function orderSql(ctx: PlanContext, node: ReadNode, term: OrderTerm): string {
   } else {
     expr = fieldSql(ctx, node, term.field).sql;
   }
+  return orderTail(expr, term);
+}
+
+function orderTail(expr: string, term: OrderTerm): string {
   return `${expr}${term.direction ? ` ${term.direction}` : ''}${term.nulls ? ` nulls ${term.nulls}` : ''}`;
 }
 
@@ -352,7 +370,7 @@ export function applyQuery(ctx: PlanContext, root: ReadNode, query: QueryParams,
 function lateralSql(embed: Embed, parentAlias: string, ctx: PlanContext): string {
   const child = embed.node;
   const cond = joinCondition(embed.rel, child.alias, parentAlias, ctx.aliases);
-  const inner = renderQuery(ctx, child, { extraWhere: [cond], existsColumn: embed.spread });
+  const inner = renderQuery(ctx, child, { extraWhere: [cond], existsColumn: embed.spread, hoist: embed.spread && isToOne(embed.rel) });
   const r = ctx.aliases.next('r');
   const join = embed.inner && isToOne(embed.rel) && !embed.spread ? 'inner' : 'left';
   if (embed.spread && !isToOne(embed.rel)) {
@@ -374,8 +392,13 @@ function embedConditions(embed: Embed): string[] {
   return out;
 }
 
-function outputItems(node: ReadNode): Item[] {
-  const items = [...node.items];
+/**
+ * The output columns of a node. A to-one spread's aggregates are hoisted as PostgREST does: the spread selects their
+ * arguments, and the nearest node that is not a to-one spread (the top level or a JSON embed) applies them across
+ * its rows, grouped by its other columns. `hoist` is set when rendering such a spread.
+ */
+function outputItems(node: ReadNode, hoist = false): Item[] {
+  const items = node.items.map((i) => (hoist && i.hoist ? { sql: i.hoist.arg, name: i.name, hoist: i.hoist } : i));
   for (const embed of node.embeds) {
     if (embed.hidden) continue;
     if (embed.spread && !isToOne(embed.rel)) {
@@ -383,8 +406,11 @@ function outputItems(node: ReadNode): Item[] {
         items.push({ sql: `coalesce(${embed.lateral}.${ident(name)}, '[]'::json)`, name, json: true });
       }
     } else if (embed.spread) {
-      for (const name of outputItems(embed.node).map((i) => i.name)) {
-        items.push({ sql: `${embed.lateral}.${ident(name)}`, name });
+      for (const child of outputItems(embed.node, true)) {
+        const column = `${embed.lateral}.${ident(child.name)}`;
+        if (!child.hoist) items.push({ sql: column, name: child.name, json: child.json });
+        else if (hoist) items.push({ sql: column, name: child.name, hoist: child.hoist });
+        else items.push({ sql: child.hoist.apply(column), name: child.name, aggregate: true });
       }
     } else if (isToOne(embed.rel)) {
       items.push({ sql: `${embed.lateral}.body`, name: embed.outName, json: true });
@@ -407,6 +433,8 @@ export interface RenderOptions {
   existsColumn?: boolean;
   /** Top level: cap the limit at `max-rows`. */
   maxRows?: number;
+  /** A to-one spread: select its aggregates' arguments for the parent to aggregate (see {@link outputItems}). */
+  hoist?: boolean;
 }
 
 /** The FROM … WHERE part of a node, shared by the page query and its count. */
@@ -420,7 +448,7 @@ function fromWhere(ctx: PlanContext, node: ReadNode, options: RenderOptions, for
 
 /** `select <items> from … where … order by … limit … offset …` for a node. */
 export function renderQuery(ctx: PlanContext, node: ReadNode, options: RenderOptions = {}): string {
-  let output = outputItems(node);
+  let output = outputItems(node, options.hoist);
   const grouped = output.some((i) => i.aggregate);
   // With an aggregate every other item is a grouping column, as PostgREST groups automatically.
   if (grouped) output = output.map((i) => (i.json ? { ...i, sql: `(${i.sql})::jsonb` } : i));
@@ -438,7 +466,7 @@ export function renderQuery(ctx: PlanContext, node: ReadNode, options: RenderOpt
 
 /** `select count(*) …` over the same rows as the page (the groups, when aggregating), without range. */
 export function renderCount(ctx: PlanContext, node: ReadNode, options: RenderOptions = {}): string {
-  if (node.items.some((i) => i.aggregate)) {
+  if (outputItems(node, options.hoist).some((i) => i.aggregate)) {
     const { offset, limit } = node;
     node.offset = 0;
     node.limit = undefined;

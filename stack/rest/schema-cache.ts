@@ -121,11 +121,12 @@ select n.nspname as schema, c.relname as name, c.relkind::text as kind,
  where n.nspname = any($1::text[]) and c.relkind in ('r', 'v', 'm', 'f', 'p')`;
 
 const VIEWS_SQL = `
-select n.nspname as schema, c.relname as name, r.ev_action::text as action
+select c.oid::int8::text as oid, n.nspname as schema, c.relname as name, r.ev_action::text as action,
+       n.nspname = any($1::text[]) as exposed
   from pg_catalog.pg_rewrite r
   join pg_catalog.pg_class c on c.oid = r.ev_class
   join pg_catalog.pg_namespace n on n.oid = c.relnamespace
- where c.relkind in ('v', 'm') and r.rulename = '_RETURN' and n.nspname = any($1::text[])`;
+ where c.relkind in ('v', 'm') and r.rulename = '_RETURN' and n.nspname = any($2::text[])`;
 
 const COLUMN_NAMES_SQL = `
 select c.oid::int8 as oid, n.nspname as schema, c.relname as name, a.attnum::int as attnum, a.attname as column
@@ -134,20 +135,42 @@ select c.oid::int8 as oid, n.nspname as schema, c.relname as name, a.attnum::int
   join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
  where c.oid = any($1::oid[])`;
 
-/** Which base-table column each view column passes through (for relationships and keys through views). */
-async function viewColumnSources(db: Queryable, schemas: string[]): Promise<ViewColumnSource[]> {
-  const { rows: views } = await db.query<{ schema: string; name: string; action: string }>(VIEWS_SQL, [schemas]);
-  const targets = views.map((v) => ({ view: { schema: v.schema, name: v.name }, targets: viewTargets(v.action).filter((t) => t.table > 0) }));
-  const oids = [...new Set(targets.flatMap((v) => v.targets.map((t) => t.table)))];
+/** How deep a chain of views over views is followed, as a guard (a view cannot reference itself). */
+const MAX_VIEW_DEPTH = 64;
+
+/**
+ * Which base-table column each view column of the exposed schemas passes through (for relationships and keys through
+ * views). As in PostgREST, a chain of views is followed down to its table through views in the exposed schemas and
+ * `extra_search_path`: a view's rewrite rule names the relation it selects from, which may be another view.
+ */
+async function viewColumnSources(db: Queryable, schemas: string[], searched: string[]): Promise<ViewColumnSource[]> {
+  const { rows: views } = await db.query<{ oid: string; schema: string; name: string; action: string; exposed: boolean }>(VIEWS_SQL, [
+    schemas,
+    [...new Set([...schemas, ...searched])],
+  ]);
+  const byOid = new Map(views.map((v) => [v.oid, { ...v, targets: viewTargets(v.action).filter((t) => t.table > 0) }]));
+  const oids = [...new Set([...byOid.values()].flatMap((v) => v.targets.map((t) => t.table)))];
   if (oids.length === 0) return [];
   const { rows } = await db.query<{ oid: string; schema: string; name: string; attnum: number; column: string }>(COLUMN_NAMES_SQL, [oids]);
   const byKey = new Map(rows.map((r) => [`${r.oid}:${r.attnum}`, r]));
-  return targets.flatMap(({ view, targets: list }) =>
-    list.flatMap((t) => {
-      const base = byKey.get(`${t.table}:${t.column}`);
-      return base ? [{ view, column: t.resname, table: { schema: base.schema, name: base.name }, tableColumn: base.column }] : [];
-    }),
-  );
+  /** The relation column under a view column: through inner views until a relation that is not a searched view. */
+  const origin = (viewOid: string, column: string, depth: number): { oid: number; attnum: number } | undefined => {
+    const target = byOid.get(viewOid)?.targets.find((t) => t.resname === column);
+    if (!target) return undefined;
+    const inner = String(target.table);
+    if (!byOid.has(inner)) return { oid: target.table, attnum: target.column };
+    const innerColumn = byKey.get(`${inner}:${target.column}`)?.column;
+    return innerColumn === undefined || depth >= MAX_VIEW_DEPTH ? undefined : origin(inner, innerColumn, depth + 1);
+  };
+  return [...byOid.values()]
+    .filter((v) => v.exposed)
+    .flatMap((v) =>
+      v.targets.flatMap((t) => {
+        const found = origin(v.oid, t.resname, 0);
+        const base = found && byKey.get(`${found.oid}:${found.attnum}`);
+        return base ? [{ view: { schema: v.schema, name: v.name }, column: t.resname, table: { schema: base.schema, name: base.name }, tableColumn: base.column }] : [];
+      }),
+    );
 }
 
 const FKS_SQL = `
@@ -211,7 +234,7 @@ const SQL_TYPE_ALIASES = ['int', 'integer', 'float', 'decimal', 'char', 'charact
 const VOLATILITY = { i: 'immutable', s: 'stable', v: 'volatile' } as const;
 
 /** Reads the schema cache from the catalog of the exposed `schemas` (any role can read `pg_catalog`). */
-export async function loadSchemaCache(db: Queryable, schemas: string[]): Promise<SchemaCache> {
+export async function loadSchemaCache(db: Queryable, schemas: string[], extraSearchPath: string[] = []): Promise<SchemaCache> {
   const tables = new Map<string, Table>();
   const { rows: tableRows } = await db.query(TABLES_SQL, [schemas]);
   for (const row of tableRows) {
@@ -236,7 +259,7 @@ export async function loadSchemaCache(db: Queryable, schemas: string[]): Promise
     refTable: r.ref_table,
     refColumns: r.ref_columns,
   }));
-  const viewSources = await viewColumnSources(db, schemas);
+  const viewSources = await viewColumnSources(db, schemas, extraSearchPath);
   keysThroughViews(tables, viewSources);
   const foreignKeys = [...baseForeignKeys, ...foreignKeysThroughViews(baseForeignKeys, viewSources)];
 

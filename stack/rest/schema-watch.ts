@@ -13,7 +13,8 @@ const SESSION_MARK = 'lite_rest.schema_mark';
  * cache when it moved. On PGlite, whose connections all share one session, the triggers also set a session setting
  * to a fresh value, and requests read that instead of the table (a table read would cost as much as the query). `extensions` is a schema the Supabase CLI treats as
  * managed, so `db diff` and type generation leave these objects alone. On a real Postgres the service also LISTENs
- * on channel `pgrst`, so an explicit `NOTIFY pgrst, 'reload schema'` works as it does with PostgREST.
+ * on channel `pgrst`, so an explicit `NOTIFY pgrst, 'reload schema'` (or `'reload config'`, which also re-reads role
+ * settings) works as it does with PostgREST.
  */
 export const INSTALL_SQL = `
 create table if not exists extensions.lite_rest_schema_version (
@@ -69,7 +70,7 @@ export const SESSION_MARK_SQL = `select coalesce(nullif(${SESSION_MARK_EXPR}, ''
 export class SchemaWatch {
   /** False when the event triggers could not be installed (e.g. no superuser); then only NOTIFY reloads. */
   enabled = false;
-  /** Set by NOTIFY; forces a reload on the next request. */
+  /** Set by NOTIFY (`reload schema` or `reload config`); forces a reload of the cache and role settings on the next request. */
   notified = false;
   /** Every connection shares one session (PGlite): the session change mark is usable. */
   sharedSession = false;
@@ -90,7 +91,8 @@ export class SchemaWatch {
       const client = new pg.Client({ connectionString: this.db.url });
       client.on('error', () => {});
       client.on('notification', (msg) => {
-        if (msg.channel === 'pgrst' && (msg.payload === 'reload schema' || msg.payload === '' || msg.payload === undefined)) {
+        const payload = msg.payload ?? '';
+        if (msg.channel === 'pgrst' && (payload === 'reload schema' || payload === 'reload config' || payload === '')) {
           this.notified = true;
         }
       });

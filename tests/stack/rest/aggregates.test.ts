@@ -17,7 +17,6 @@ describe('aggregates while disabled (the default)', () => {
 describe('aggregates enabled on the authenticator role', () => {
   beforeAll(async () => {
     await t.stack.db.query("alter role authenticator set pgrst.db_aggregates_enabled = 'true'");
-    // Role settings are read with the schema cache: this DDL makes the Data API reload both.
     await t.stack.db.query(`
       create table public.orders (
         id int primary key,
@@ -78,8 +77,69 @@ describe('aggregates enabled on the authenticator role', () => {
     );
   });
 
+  it('hoists the aggregates of a to-one spread to the top level, grouped by its other columns', async () => {
+    const { data, error } = await t.db.from('orders').select('day,...authors(first:name.min(),last:name.max(),writers:count())').order('day');
+    expect({ data, error }).toEqual({
+      data: [
+        { day: '2026-01-01', first: 'Ada', last: 'Ada', writers: 2 },
+        { day: '2026-01-02', first: 'Ada', last: 'Grace', writers: 2 },
+      ],
+      error: null,
+    });
+  });
+
+  it('orders grouped rows by a column of a to-one spread', async () => {
+    const { data, error } = await t.db.from('orders').select('total:amount.sum(),...authors(name,latest:id.max())').order('authors(name)', { ascending: false });
+    expect({ data, error }).toEqual({
+      data: [
+        { total: 7, name: 'Grace', latest: 2 },
+        { total: 18, name: 'Ada', latest: 1 },
+      ],
+      error: null,
+    });
+  });
+
+  it('aggregates a to-one spread over every top-level row when nothing else is selected', async () => {
+    const { data, error } = await t.db.from('orders').select('...authors(id.sum(),born.max())');
+    expect({ data, error }).toEqual({ data: [{ sum: 5, max: '1906-12-09' }], error: null });
+  });
+
+  it('hoists through nested to-one spreads, counting only the rows that have a related row', async () => {
+    await t.stack.db.query(`
+      create table public.order_notes (id int primary key, order_id int references public.orders (id));
+      grant select on public.order_notes to service_role;
+      insert into public.order_notes values (1, 1), (2, 2), (3, 3), (4, 3), (5, null);`);
+    const { data, error } = await t.db.from('order_notes').select('...orders(day,...authors(name.max(),count()))');
+    const rows = (data ?? []) as unknown as Array<{ day: string | null }>;
+    expect({ data: [...rows].sort((a, b) => String(a.day).localeCompare(String(b.day))), error }).toEqual({
+      data: [
+        { day: '2026-01-01', max: 'Ada', count: 2 },
+        { day: '2026-01-02', max: 'Grace', count: 2 },
+        { day: null, max: null, count: 0 },
+      ],
+      error: null,
+    });
+  });
+
   it('counts the groups for count=exact', async () => {
     const { data, count, error } = await t.db.from('orders').select('day,count()', { count: 'exact' }).order('day').limit(1);
     expect({ data, count, error }).toEqual({ data: [{ day: '2026-01-01', count: 2 }], count: 2, error: null });
+  });
+});
+
+describe("switching aggregates with NOTIFY pgrst, 'reload config' (no schema change)", () => {
+  it('applies alter role authenticator set/reset from the next request', async () => {
+    await t.stack.db.query(`alter role authenticator reset pgrst.db_aggregates_enabled; notify pgrst, 'reload config'`);
+    const off = await t.db.from('authors').select('count()');
+    expect({ error: off.error, status: off.status }).toEqual({ error: NOT_ALLOWED, status: 400 });
+
+    await t.stack.db.query(`alter role authenticator set pgrst.db_aggregates_enabled = 'true'; notify pgrst, 'reload config'`);
+    const { data: authors } = await t.db.from('authors').select('id');
+    const on = await t.db.from('authors').select('count()');
+    expect({ data: on.data, error: on.error }).toEqual({ data: [{ count: authors?.length }], error: null });
+
+    await t.stack.db.query(`alter role authenticator set pgrst.db_aggregates_enabled = 'false'; notify pgrst, 'reload config'`);
+    const offAgain = await t.db.from('authors').select('count()');
+    expect({ error: offAgain.error, status: offAgain.status }).toEqual({ error: NOT_ALLOWED, status: 400 });
   });
 });

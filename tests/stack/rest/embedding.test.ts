@@ -136,6 +136,47 @@ describe('relationships through views', () => {
     const fromView = await t.db.from('writers').select('name,published_posts(post_id)').eq('id', 2);
     expect({ data: fromView.data, error: fromView.error }).toEqual({ data: [{ name: 'Grace', published_posts: [] }], error: null });
   });
+
+  describe('views of views', () => {
+    beforeAll(async () => {
+      // Two levels over posts, renaming the key again; one level over writers (itself a view), in another order.
+      await t.stack.db.query(`
+        create view public.recent_published as select writer as by_writer, post_id, title from public.published_posts;
+        create view public.recent_titles as select title, by_writer as author_ref from public.recent_published;
+        create view public.famous_writers as select name, id as writer_id from public.writers;
+        create view public.untraceable as select title, (select p.author_id from public.posts p limit 1) as author_id from public.published_posts;
+        grant select on public.recent_published, public.recent_titles, public.famous_writers, public.untraceable to service_role;`);
+    });
+    afterAll(async () => {
+      await t.stack.db.query('drop view public.recent_titles, public.recent_published, public.famous_writers, public.untraceable');
+    });
+
+    it('embeds a table from a view two views away from it', async () => {
+      const { data, error } = await t.db.from('recent_titles').select('title,authors(name)').order('title');
+      expect({ data, error }).toEqual({
+        data: [
+          { title: 'Analytical engine notes', authors: { name: 'Ada' } },
+          { title: 'On Bernoulli numbers', authors: { name: 'Ada' } },
+        ],
+        error: null,
+      });
+    });
+
+    it('embeds between two chains of views, both ways', async () => {
+      const down = await t.db.from('famous_writers').select('name,recent_titles(title)').eq('writer_id', 1);
+      expect({ data: down.data, error: down.error }).toEqual({
+        data: [{ name: 'Ada', recent_titles: [{ title: 'Analytical engine notes' }, { title: 'On Bernoulli numbers' }] }],
+        error: null,
+      });
+      const up = await t.db.from('recent_published').select('post_id,famous_writers(name)').order('post_id').limit(1);
+      expect({ data: up.data, error: up.error }).toEqual({ data: [{ post_id: 1, famous_writers: { name: 'Ada' } }], error: null });
+    });
+
+    it('finds no relationship through a column the view computes', async () => {
+      const { error, status } = await t.db.from('untraceable').select('title,authors(name)');
+      expect({ code: (error as { code?: string } | null)?.code, status }).toEqual({ code: 'PGRST200', status: 400 });
+    });
+  });
 });
 
 describe('spread on to-many relationships', () => {

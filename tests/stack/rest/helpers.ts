@@ -34,3 +34,11 @@ export function useRestStack(setup?: (stack: Stack) => Promise<unknown>): RestFi
   });
   return fixture;
 }
+
+/** A supabase-js result, as the tests read it. */
+export type RestResult = { data: unknown; error: unknown; status: number };
+
+/** `maxAffected(n)` on a query builder: typed for PostgREST 13+ schemas only, so the untyped client needs a cast. */
+export function strict(builder: unknown, max: number): Promise<RestResult> {
+  return (builder as { maxAffected(n: number): Promise<RestResult> }).maxAffected(max);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useRestStack } from './helpers.ts';
+import { strict, useRestStack } from './helpers.ts';
 
 const t = useRestStack((stack) =>
   stack.db.query(`
@@ -27,11 +27,6 @@ const t = useRestStack((stack) =>
 async function doneCount(): Promise<number> {
   const { rows } = await t.stack.db.query<{ n: number }>('select count(*)::int as n from public.items where done');
   return rows[0].n;
-}
-
-/** maxAffected() is typed for PostgREST 13+ schemas only; the untyped client needs a cast. */
-function strict(builder: unknown, max: number): Promise<{ data: unknown; error: unknown; status: number }> {
-  return (builder as { maxAffected(n: number): Promise<{ data: unknown; error: unknown; status: number }> }).maxAffected(max);
 }
 
 describe('max-affected on RPC', () => {
