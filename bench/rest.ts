@@ -184,7 +184,7 @@ export async function run(args: string[]): Promise<void> {
     await timed.start();
     const floorPort = await listen(floor as http.Server);
     const floorDbPort = await listen(floorDb as http.Server);
-    const gateway = createGateway({ keys: stack.keys, services: { rest: { fetch: (request) => timed.handle(request) } } });
+    const gateway = createGateway({ keys: stack.keys, services: { rest: { fetch: (request) => timed.handle(request), forward: (request) => timed.forward(request) } } });
     const key = (i: number) => (i % options.rows) + 1;
     const path = (i: number) => `/rest/v1/bench_items?select=*&id=eq.${key(i)}`;
     const headers = { apikey: stack.keys.publishable, accept: 'application/json' };

@@ -1,8 +1,33 @@
 import type { ApiKeys } from './defaults.ts';
 
+/** Read access to request headers: a `Headers`, or the gateway's view of one with the API key translated. */
+export interface HeaderReader {
+  get(name: string): string | null;
+  has(name: string): boolean;
+  /** Every header once, by lower-case name in ascending order, as `Headers` iterates them. */
+  forEach(fn: (value: string, name: string) => void): void;
+}
+
+/**
+ * A request as the gateway hands it to a service that takes it without a copy ({@link Service.forward}): the path
+ * with the route's prefix removed, the query, the headers as the service must see them, and the body as text.
+ */
+export interface ForwardedRequest {
+  readonly method: string;
+  readonly pathname: string;
+  readonly searchParams: URLSearchParams;
+  readonly headers: HeaderReader;
+  text(): Promise<string>;
+}
+
 /** Anything that answers Web requests: each API behind the gateway is one. */
 export interface Service {
   fetch(request: Request): Response | Promise<Response>;
+  /**
+   * Optional: answers a request the gateway passes on as it is, with a view of its headers, rather than as a new
+   * `Request` with copied headers (for a service that needs neither a body stream nor an abort signal).
+   */
+  forward?(request: ForwardedRequest): Response | Promise<Response>;
   close?(): Promise<void>;
 }
 
@@ -110,11 +135,46 @@ function preflight(request: Request): Response {
  * JWT of its role; any other apikey is copied into Authorization as it is (without `Bearer `, as Kong does).
  */
 export function translateAuthorization(headers: Headers, apikey: string | null, keys: ApiKeys): void {
-  const authorization = headers.get('authorization');
-  if (authorization && !authorization.startsWith('Bearer sb_')) return;
-  if (apikey === keys.secret) headers.set('authorization', `Bearer ${keys.serviceRole}`);
-  else if (apikey === keys.publishable) headers.set('authorization', `Bearer ${keys.anon}`);
-  else if (apikey) headers.set('authorization', apikey);
+  const authorization = translatedAuthorization(headers.get('authorization'), apikey, keys);
+  if (authorization !== null) headers.set('authorization', authorization);
+}
+
+/** The Authorization header a service sees under {@link translateAuthorization}'s rule. */
+function translatedAuthorization(authorization: string | null, apikey: string | null, keys: ApiKeys): string | null {
+  if (authorization && !authorization.startsWith('Bearer sb_')) return authorization;
+  if (apikey === keys.secret) return `Bearer ${keys.serviceRole}`;
+  if (apikey === keys.publishable) return `Bearer ${keys.anon}`;
+  if (apikey) return apikey;
+  return authorization;
+}
+
+/** A request's headers with Authorization replaced, without copying them. */
+class ForwardedHeaders implements HeaderReader {
+  constructor(
+    private readonly base: Headers,
+    private readonly authorization: string | null,
+  ) {}
+
+  get(name: string): string | null {
+    return name.toLowerCase() === 'authorization' ? this.authorization : this.base.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== null;
+  }
+
+  forEach(fn: (value: string, name: string) => void): void {
+    // In `Headers` order (ascending names), with Authorization in its place.
+    let pending = this.authorization;
+    this.base.forEach((value, name) => {
+      if (pending !== null && name > 'authorization') {
+        fn(pending, 'authorization');
+        pending = null;
+      }
+      if (name !== 'authorization') fn(value, name);
+    });
+    if (pending !== null) fn(pending, 'authorization');
+  }
 }
 
 /**
@@ -160,10 +220,22 @@ export function createGateway(options: GatewayOptions): Service {
         }
       }
 
+      const pathname = url.pathname.slice(route.prefix.length) || '/';
+      if (service.forward) {
+        const authorization = translatedAuthorization(request.headers.get('authorization'), apikey, keys);
+        const forwarded: ForwardedRequest = {
+          method: request.method,
+          pathname,
+          searchParams: url.searchParams,
+          headers: new ForwardedHeaders(request.headers, authorization),
+          text: () => request.text(),
+        };
+        return withCors(await service.forward(forwarded), origin);
+      }
       const headers = new Headers(request.headers);
       translateAuthorization(headers, apikey, keys);
       const inner = new URL(url);
-      inner.pathname = url.pathname.slice(route.prefix.length) || '/';
+      inner.pathname = pathname;
       const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null;
       const forwarded = new Request(inner, {
         method: request.method,

@@ -37,11 +37,31 @@ export interface BatchTx {
   extended<R extends pg.QueryResultRow = any>(text: string, values: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
-function settingsSelect(client: pg.ClientBase, settings: Array<[string, string]>, probe?: string): string {
+function settingsSelect(client: pg.ClientBase, settings: Array<[string, string]>): string {
   const calls = settings.map(([name, value]) => `set_config(${client.escapeLiteral(name)}, ${client.escapeLiteral(value)}, true)`);
-  // Select-list items are evaluated in order, so the probe sees the session as it was before the settings.
-  return `select ${probe ? `${probe} as probe, ` : ''}${calls.join(', ')}`;
+  return `select ${calls.join(', ')}`;
 }
+
+/**
+ * The settings as one statement with a parameter per value, for {@link Db.batchTx}: prepared once per connection and
+ * set of names, so each request sends only `execute …(values)` and Postgres neither parses nor plans it again. The
+ * values of `set_config` are counted rather than returned (they would only travel back to be dropped).
+ */
+function settingsTemplate(names: string[], probe?: string): string {
+  const key = `${probe ?? ''}\u0000${names.join('\u0000')}`;
+  let text = settingsTemplates.get(key);
+  if (text === undefined) {
+    const calls = names.map((name, i) => `pg_catalog.set_config(${pg.escapeLiteral(name)}, $${i + 1}, true)`);
+    // Select-list items are evaluated in order, so the probe sees the session as it was before the settings.
+    text = `select ${probe ? `${probe} as probe, ` : ''}pg_catalog.num_nulls(${calls.join(', ')}) as settings`;
+    if (settingsTemplates.size >= 256) settingsTemplates.clear();
+    settingsTemplates.set(key, text);
+  }
+  return text;
+}
+
+/** {@link settingsTemplate}'s texts by probe and names: the same string each time, so its hash is computed once. */
+const settingsTemplates = new Map<string, string>();
 
 function lastResult(results: pg.QueryResult[], skipLast = false): pg.QueryResult {
   return results[results.length - (skipLast ? 2 : 1)];
@@ -50,8 +70,10 @@ function lastResult(results: pg.QueryResult[], skipLast = false): pg.QueryResult
 /** A value as an SQL literal of unknown type (resolved by context, as a bind parameter would be). */
 function sqlLiteral(client: pg.ClientBase, value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  if (Array.isArray(value)) return client.escapeLiteral(arrayLiteral(value));
-  return client.escapeLiteral(String(value));
+  const text = Array.isArray(value) ? arrayLiteral(value) : String(value);
+  // Most values hold neither quote nor backslash: quoted as they are, without a scan character by character.
+  if (!text.includes("'") && !text.includes('\\')) return `'${text}'`;
+  return client.escapeLiteral(text);
 }
 
 function arrayLiteral(values: unknown[]): string {
@@ -81,9 +103,9 @@ class PreparedStatements {
     return name;
   }
 
-  nextName(): string {
+  nextName(kind = 'stmt'): string {
     statementCounter += 1;
-    return `lite_stmt_${process.pid}_${statementCounter}`;
+    return `lite_${kind}_${process.pid}_${statementCounter}`;
   }
 
   add(text: string, name: string): void {
@@ -160,7 +182,8 @@ export class Db {
    * Like {@link tx}, for callers that care about round trips: nothing is sent until the first query, which travels
    * with `begin`, the probe and the settings in one simple-protocol message; a read-only transaction's final query
    * carries the `commit` as well. Queries given `values` run as prepared statements (`prepare … ; execute …(literals)`
-   * in the same message), kept per connection and per SQL text, so Postgres plans each query shape once. A failure
+   * in the same message), kept per connection and per SQL text, so Postgres plans each query shape once; so do the
+   * probe and the settings (one statement per set of setting names, see {@link settingsTemplate}). A failure
    * anywhere rolls the whole transaction back.
    */
   async batchTx<T>(fn: (tx: BatchTx) => Promise<T>, options: BatchTxOptions = {}): Promise<T> {
@@ -172,19 +195,22 @@ export class Db {
     // What the caller sets itself needs no reset first.
     const given = new Set((options.settings ?? []).map(([name]) => name));
     const settings = [...SESSION_RESET.filter(([name]) => !given.has(name)), ...(options.settings ?? [])];
-    const opening = () => [
-      options.readOnly ? 'begin read only' : 'begin',
-      settingsSelect(client, settings, options.probe),
-      ...statements.takeEvicted(),
-    ];
-    const statementText = (text: string, values: unknown[] | undefined): string => {
+    const statementText = (text: string, values: unknown[] | undefined, kind?: string): string => {
       if (values === undefined) return text;
       const args = values.length > 0 ? `(${values.map((v) => sqlLiteral(client, v)).join(', ')})` : '';
       const known = statements.get(text);
       if (known) return `execute ${known}${args}`;
-      const name = statements.nextName();
+      const name = statements.nextName(kind);
       fresh.push([text, name]);
       return `prepare ${name} as ${text}; execute ${name}${args}`;
+    };
+    // Where the settings' result (with the probe) lands among the results: after `begin` and, the first time, `prepare`.
+    let settingsAt = 1;
+    const opening = () => {
+      const names = settings.map(([name]) => name);
+      const apply = statementText(settingsTemplate(names, options.probe), settings.map(([, value]) => value), 'settings');
+      if (apply.startsWith('prepare ')) settingsAt = 2;
+      return [options.readOnly ? 'begin read only' : 'begin', apply, ...statements.takeEvicted()];
     };
     const tx: BatchTx = {
       query: async (text, final = false, values) => {
@@ -199,7 +225,7 @@ export class Db {
         if (commit) state = 'done';
         for (const [t, name] of fresh.splice(0)) statements.add(t, name);
         const list = Array.isArray(results) ? (results as pg.QueryResult[]) : [results as pg.QueryResult];
-        if (first) options.afterFirst?.(options.probe ? list[1].rows[0].probe : undefined);
+        if (first) options.afterFirst?.(options.probe ? list[settingsAt].rows[0].probe : undefined);
         return lastResult(list, commit);
       },
       extended: async (text, values) => {

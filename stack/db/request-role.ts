@@ -1,4 +1,5 @@
 import type { JWTPayload } from 'jose';
+import type { HeaderReader } from '../gateway.ts';
 import type { JwtKeys } from '../jwt.ts';
 import { JwtError } from '../jwt.ts';
 import type { BatchTx, BatchTxOptions, Db, TxClient } from './pool.ts';
@@ -15,7 +16,7 @@ export interface RequestIdentity {
 export interface RequestFacts {
   method: string;
   path: string;
-  headers: Headers;
+  headers: HeaderReader;
 }
 
 /** Options for {@link runAsRequest}. */
@@ -79,7 +80,7 @@ export class RoleSettings {
   }
 }
 
-function cookiesOf(headers: Headers): Record<string, string> {
+function cookiesOf(headers: HeaderReader): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of (headers.get('cookie') ?? '').split(';')) {
     const eq = part.indexOf('=');

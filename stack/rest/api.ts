@@ -1,5 +1,6 @@
 import type { StackContext } from '../context.ts';
 import type { TxClient } from '../db/pool.ts';
+import type { ForwardedRequest } from '../gateway.ts';
 import { identify, JwtError, type RequestIdentity, RoleSettings, runAsRequestBatched } from '../db/request-role.ts';
 import { errorResponse, jwtError, RestError, tableNotFound, toRestError } from './errors.ts';
 import { parseQuery, type QueryParams, usesAggregates } from './grammar.ts';
@@ -58,7 +59,7 @@ function jwtFailure(error: JwtError): RestError {
 }
 
 /** The parsed body and its text: SQL receives the text, so numbers keep every digit (bigint, numeric). */
-async function readJsonBody(request: Request): Promise<{ body: unknown; bodyText: string | undefined }> {
+async function readJsonBody(request: ForwardedRequest): Promise<{ body: unknown; bodyText: string | undefined }> {
   const text = await request.text();
   if (text.trim() === '') return { body: undefined, bodyText: undefined };
   try {
@@ -174,14 +175,27 @@ export class RestApi {
     }
   }
 
-  async handle(request: Request): Promise<Response> {
+  /** Answers a Web request addressed to the Data API itself (`/<table>`, `/rpc/<fn>`, without `/rest/v1`). */
+  handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    return this.forward({
+      method: request.method,
+      pathname: url.pathname,
+      searchParams: url.searchParams,
+      headers: request.headers,
+      text: () => request.text(),
+    });
+  }
+
+  /** Answers a request as the gateway passes it on (see {@link ForwardedRequest}). */
+  async forward(request: ForwardedRequest): Promise<Response> {
     const timing = this.options.serverTiming ? new ServerTiming() : undefined;
     const response = await this.answer(request, timing);
     if (timing) response.headers.set('server-timing', timing.header());
     return response;
   }
 
-  private async answer(request: Request, timing: ServerTiming | undefined): Promise<Response> {
+  private async answer(request: ForwardedRequest, timing: ServerTiming | undefined): Promise<Response> {
     const method = request.method.toUpperCase();
     let authed = false;
     try {
@@ -207,9 +221,8 @@ export class RestApi {
     }
   }
 
-  private async prepare(request: Request, method: string, timing: ServerTiming | undefined): Promise<RequestPlan> {
-    const url = new URL(request.url);
-    const target = route(url.pathname, method);
+  private async prepare(request: ForwardedRequest, method: string, timing: ServerTiming | undefined): Promise<RequestPlan> {
+    const target = route(request.pathname, method);
     const { schema, byProfile } = negotiateSchema(method, request.headers, this.ctx.config.api.schemas);
     const media = negotiateMedia(request.headers.get('accept'));
     let identity: RequestIdentity;
@@ -224,7 +237,7 @@ export class RestApi {
     }
     const prefs = parsePreferences(request.headers);
     const isRead = method === 'GET' || method === 'HEAD';
-    const query = parseQuery(url.searchParams, target.kind === 'rpc' && isRead);
+    const query = parseQuery(request.searchParams, target.kind === 'rpc' && isRead);
     const range = intersectRanges(isRead ? parseRangeHeader(request.headers) : undefined, query.ranges.get(''));
     const { body, bodyText } = method === 'POST' || method === 'PATCH' ? await readJsonBody(request) : { body: undefined, bodyText: undefined };
     return { target, method, schema, byProfile, media, prefs, query, range, body, bodyText, identity, maxRows: this.ctx.config.api.max_rows };
@@ -246,8 +259,7 @@ export class RestApi {
    * as the first statement; if it moved, or the request failed, and the schema has changed since the cache was
    * loaded, the cache is reloaded and the request runs once more (its first attempt was rolled back).
    */
-  private async run(request: Request, plan: RequestPlan, timing: ServerTiming | undefined, retried = false): Promise<Response> {
-    const url = new URL(request.url);
+  private async run(request: ForwardedRequest, plan: RequestPlan, timing: ServerTiming | undefined, retried = false): Promise<Response> {
     const searchPath = [plan.schema, ...this.ctx.config.api.extra_search_path.filter((s) => s !== plan.schema)].map(ident).join(', ');
     const authed = plan.identity.role !== 'anon';
     const cache = this.cache && !this.watch.notified ? this.cache : await this.reload();
@@ -258,7 +270,7 @@ export class RestApi {
         this.ctx.db,
         this.settings,
         plan.identity,
-        { method: plan.method, path: url.pathname, headers: request.headers },
+        { method: plan.method, path: request.pathname, headers: request.headers },
         {
           readOnly: this.readOnly(plan),
           searchPath,

@@ -11,6 +11,7 @@ export async function createRestService(ctx: StackContext): Promise<Service | un
   await api.start();
   return {
     fetch: (request) => api.handle(request),
+    forward: (request) => api.forward(request),
     close: () => api.close(),
   };
 }

@@ -1,3 +1,4 @@
+import type { HeaderReader } from '../gateway.ts';
 import { RestError } from './errors.ts';
 
 /** The `Prefer` header values PostgREST understands. */
@@ -27,7 +28,7 @@ const KNOWN: Record<KnownKey, string[]> = {
  * Parses every `Prefer` header (comma-joined by postgrest-js). As in PostgREST, the first value of each preference
  * wins, and unknown values are ignored unless `handling=strict`.
  */
-export function parsePreferences(headers: Headers): Preferences {
+export function parsePreferences(headers: HeaderReader): Preferences {
   const prefs: Preferences = {};
   const set = prefs as Record<string, string | number | undefined>;
   const invalid: string[] = [];
@@ -104,7 +105,7 @@ export function negotiateMedia(accept: string | null): Media {
 }
 
 /** The schema a request addresses: `Accept-Profile` (reads) or `Content-Profile` (writes), default the first exposed. */
-export function negotiateSchema(method: string, headers: Headers, schemas: string[]): { schema: string; byProfile: boolean } {
+export function negotiateSchema(method: string, headers: HeaderReader, schemas: string[]): { schema: string; byProfile: boolean } {
   const header = method === 'GET' || method === 'HEAD' ? 'accept-profile' : 'content-profile';
   const requested = headers.get(header);
   if (requested === null) return { schema: schemas[0], byProfile: false };
@@ -115,7 +116,7 @@ export function negotiateSchema(method: string, headers: Headers, schemas: strin
 }
 
 /** A `Range: a-b` header as offset/limit; absent or malformed means everything (as PostgREST parses it). */
-export function parseRangeHeader(headers: Headers): { offset: number; limit?: number } | undefined {
+export function parseRangeHeader(headers: HeaderReader): { offset: number; limit?: number } | undefined {
   const value = headers.get('range');
   if (!value) return undefined;
   const unit = headers.get('range-unit');
