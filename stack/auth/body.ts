@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { AuthError } from './errors.ts';
+import { findNul } from '../text.ts';
 
 /** GoTrue wraps every request body in a 1 MB `MaxBytesReader`. */
 export const MAX_BODY_BYTES = 1 << 20;
@@ -63,24 +64,16 @@ export function parseJson<S extends z.ZodType>(text: string, schema: S): z.infer
 
 /**
  * Postgres cannot store U+0000 in text or jsonb, so GoTrue answers such input with a 500. Here it is a 400 naming the
- * field, found before anything reaches the database: every string and key of the body, at any depth.
+ * field (`a.b[0]`; for a key, the object holding it), found before anything reaches the database.
  */
 function rejectNul(root: unknown, rootPath: string): void {
-  // Iterative, so a deeply nested body cannot overflow the stack.
-  const pending: Array<[unknown, string]> = [[root, rootPath]];
-  while (pending.length > 0) {
-    const [value, path] = pending.pop()!;
-    if (typeof value === 'string') {
-      if (value.includes('\u0000')) throw nulError(path || 'body');
-    } else if (Array.isArray(value)) {
-      value.forEach((item, i) => pending.push([item, `${path}[${i}]`]));
-    } else if (value !== null && typeof value === 'object') {
-      for (const [key, item] of Object.entries(value)) {
-        if (key.includes('\u0000')) throw nulError(path || 'body');
-        pending.push([item, path ? `${path}.${key}` : key]);
-      }
-    }
-  }
+  const found = findNul(root);
+  if (!found) return;
+  const field = found.path.reduce<string>(
+    (path, step) => (typeof step === 'number' ? `${path}[${step}]` : path ? `${path}.${step}` : step),
+    rootPath,
+  );
+  throw nulError(field || 'body');
 }
 
 function nulError(field: string): AuthError {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { StorageError } from './errors.ts';
+import { findNul } from '../text.ts';
 
 /**
  * Parses a JSON request body against `schema`; failures read like the Storage API's schema errors
@@ -37,26 +38,6 @@ export function parseQuery<T extends z.ZodType>(url: URL, schema: T): z.infer<T>
   return result.data;
 }
 
-/** Where in `value` (a parsed JSON value) a string or key holds U+0000, as `a/b/0`, or `undefined`. */
-export function findNul(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i += 1) {
-      const found = findNul(value[i], `${path}/${i}`);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  }
-  if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      if (key.includes('\u0000')) return `${path}/${key.replaceAll('\u0000', '\\u0000')}`;
-      const found = findNul(item, `${path}/${key}`);
-      if (found !== undefined) return found;
-    }
-  }
-  return undefined;
-}
-
 /**
  * Refuses text holding U+0000 before it reaches Postgres, which cannot store it in `text` or `jsonb` (it would
  * fail mid-request as a 500): HTTP 400, statusCode "400", `InvalidRequest`, naming where it was found.
@@ -64,6 +45,8 @@ export function findNul(value: unknown, path = ''): string | undefined {
 export function mustNotContainNul(value: unknown, where: string): void {
   const found = findNul(value);
   if (found !== undefined) {
-    throw new StorageError(400, 'InvalidRequest', `${where}${found} must not contain the NUL character (\\u0000)`, 'Bad Request');
+    const steps = [...found.path.map(String), ...(found.key !== undefined ? [found.key.replaceAll('\u0000', '\\u0000')] : [])];
+    const at = steps.map((step) => `/${step}`).join('');
+    throw new StorageError(400, 'InvalidRequest', `${where}${at} must not contain the NUL character (\\u0000)`, 'Bad Request');
   }
 }
