@@ -4,11 +4,9 @@
  * an ephemeral lite stack, the app built by Vite, a demo user who uploads a document and asks about it, and
  * Swagger UI after "Authorize" and "Try it out". Writes `docs/screenshots/*.png`.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createStack } from '../stack/index.ts';
-import { buildWebApp, startWebApp } from '../stack/web.ts';
+import { serveFreshBuild } from '../stack/web.ts';
 import { authorizeInSwaggerUi, launchChromium, tryNewMovies } from './browser.ts';
 
 const OUT = resolve(import.meta.dirname, '../docs/screenshots');
@@ -35,11 +33,9 @@ function step(text: string): void {
 async function main(): Promise<void> {
   step('starting an ephemeral lite stack');
   const stack = await createStack({ ephemeral: true, apiPort: 0, dbPort: 0, log: () => {} });
-  const dir = await mkdtemp(join(tmpdir(), 'edgebrain-screenshots-'));
   try {
     step('building the browser app');
-    await buildWebApp(dir);
-    const web = await startWebApp({ port: 0, mode: 'dist', distDir: dir, supabaseUrl: stack.apiUrl, publishableKey: stack.keys.publishable });
+    const web = await serveFreshBuild({ supabaseUrl: stack.apiUrl, publishableKey: stack.keys.publishable });
     const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1360, height: 820 }, deviceScaleFactor: 1 });
@@ -80,7 +76,6 @@ async function main(): Promise<void> {
     }
     step(`wrote ${['sign-in.png', 'app.png', 'api-docs.png'].map((f) => join('docs/screenshots', f)).join(', ')}`);
   } finally {
-    await rm(dir, { recursive: true, force: true });
     await stack.stop();
   }
 }

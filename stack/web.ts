@@ -3,9 +3,10 @@
  * finished build (`web/dist`, or any directory `buildWebApp` wrote). Either way each page gets the stack's
  * address and publishable key written into it, so one build works whatever ports the stack runs on.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
@@ -110,6 +111,28 @@ export async function startWebApp(options: WebAppOptions): Promise<WebApp> {
 export async function buildWebApp(outDir: string): Promise<void> {
   const { build } = await import('vite');
   await build({ configFile: CONFIG_FILE, build: { outDir, emptyOutDir: true }, logLevel: 'error' });
+}
+
+/**
+ * The app built into a temporary directory and served from it (port 0 by default), for the browser tests and
+ * `npm run screenshots`; closing it deletes the build.
+ */
+export async function serveFreshBuild(options: Omit<WebAppOptions, 'mode' | 'distDir' | 'port'> & { port?: number }): Promise<WebApp> {
+  const dir = await mkdtemp(join(tmpdir(), 'edgebrain-web-'));
+  try {
+    await buildWebApp(dir);
+    const app = await startWebApp({ ...options, port: options.port ?? 0, mode: 'dist', distDir: dir });
+    return {
+      url: app.url,
+      async close() {
+        await app.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 function pathOf(req: IncomingMessage): string {
