@@ -185,7 +185,7 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
     }
     if (!dataDir) cleanups.unshift(() => rm(workDir, { recursive: true, force: true }));
 
-    const db = new Db(dbUrl);
+    const db = new Db(dbUrl, { stream: embedded?.connect });
     cleanups.push(() => db.close());
     await bootstrap(db);
     const migrations = await migrate(db, {

@@ -6,8 +6,10 @@ import { pgmq } from '@electric-sql/pglite-pgmq';
 import { pgtap } from '@electric-sql/pglite-pgtap';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { Duplex } from 'node:stream';
 import { DB_NAME, DB_PASSWORD, DB_USER } from '../defaults.ts';
 import { liteExtensions } from './extensions/index.ts';
+import { inProcessConnector } from './in-process.ts';
 
 /** Options for {@link startEmbeddedPostgres}. */
 export interface EmbeddedPostgresOptions {
@@ -24,6 +26,11 @@ export interface EmbeddedPostgres {
   url: string;
   port: number;
   pglite: PGlite;
+  /**
+   * Opens a wire-protocol connection without TCP, sharing the socket server's queue (for `pg`'s `stream` option);
+   * `undefined` if this pglite-socket version does not allow it.
+   */
+  connect?: () => Duplex;
   stop(): Promise<void>;
 }
 
@@ -54,12 +61,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     maxConnections: 64,
   });
   await server.start();
+  const connector = inProcessConnector(server);
   const port = Number(server.getServerConn().split(':').pop());
   return {
     url: `postgresql://${DB_USER}:${DB_PASSWORD}@${options.host}:${port}/${DB_NAME}`,
     port,
     pglite,
+    connect: connector?.connect,
     async stop() {
+      await connector?.close();
       await server.stop();
       await pglite.close();
     },

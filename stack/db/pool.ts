@@ -1,4 +1,6 @@
+import type { Duplex } from 'node:stream';
 import pg from 'pg';
+import { type Column, Pipeline, type Step } from './pipeline.ts';
 
 /** A client checked out for one transaction. */
 export type TxClient = pg.PoolClient;
@@ -30,7 +32,8 @@ export interface BatchTx {
    * Runs `text` and returns its (last statement's) result. With `values` it is one statement with `$n` parameters,
    * run as a prepared statement; without, SQL text as it is (several statements allowed). The first call also carries
    * `begin`, the probe and the settings. With `final` on a read-only transaction it carries the `commit` too: one
-   * round trip for the whole request.
+   * round trip for the whole request (and when that is also the first call, the message is the transaction: no
+   * `begin` or `commit` at all).
    */
   query<R extends pg.QueryResultRow = any>(text: string, final?: boolean, values?: unknown[]): Promise<pg.QueryResult<R>>;
   /** One statement with bind parameters over the extended protocol, for what cannot be prepared (e.g. EXPLAIN). */
@@ -63,17 +66,10 @@ function settingsTemplate(names: string[], probe?: string): string {
 /** {@link settingsTemplate}'s texts by probe and names: the same string each time, so its hash is computed once. */
 const settingsTemplates = new Map<string, string>();
 
-function lastResult(results: pg.QueryResult[], skipLast = false): pg.QueryResult {
-  return results[results.length - (skipLast ? 2 : 1)];
-}
-
-/** A value as an SQL literal of unknown type (resolved by context, as a bind parameter would be). */
-function sqlLiteral(client: pg.ClientBase, value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  const text = Array.isArray(value) ? arrayLiteral(value) : String(value);
-  // Most values hold neither quote nor backslash: quoted as they are, without a scan character by character.
-  if (!text.includes("'") && !text.includes('\\')) return `'${text}'`;
-  return client.escapeLiteral(text);
+/** A value as a bind parameter in text form; arrays as array literals. */
+function textParam(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return Array.isArray(value) ? arrayLiteral(value) : String(value);
 }
 
 function arrayLiteral(values: unknown[]): string {
@@ -89,18 +85,24 @@ let statementCounter = 0;
 /** Prepared statements kept per connection; the least recently used beyond this are deallocated. */
 const MAX_PREPARED = 64;
 
+/** A statement prepared on a connection, and its columns once described. */
+interface Prepared {
+  name: string;
+  columns?: Column[];
+}
+
 /** The prepared statements of one connection, by SQL text (least recently used first). */
 class PreparedStatements {
-  private readonly byText = new Map<string, string>();
+  private readonly byText = new Map<string, Prepared>();
   private evicted: string[] = [];
 
-  get(text: string): string | undefined {
-    const name = this.byText.get(text);
-    if (name !== undefined) {
+  get(text: string): Prepared | undefined {
+    const prepared = this.byText.get(text);
+    if (prepared !== undefined) {
       this.byText.delete(text);
-      this.byText.set(text, name);
+      this.byText.set(text, prepared);
     }
-    return name;
+    return prepared;
   }
 
   nextName(kind = 'stmt'): string {
@@ -108,16 +110,16 @@ class PreparedStatements {
     return `lite_${kind}_${process.pid}_${statementCounter}`;
   }
 
-  add(text: string, name: string): void {
-    this.byText.set(text, name);
+  add(text: string, prepared: Prepared): void {
+    this.byText.set(text, prepared);
     if (this.byText.size > MAX_PREPARED) {
-      const [oldest, oldName] = this.byText.entries().next().value as [string, string];
+      const [oldest, old] = this.byText.entries().next().value as [string, Prepared];
       this.byText.delete(oldest);
-      this.evicted.push(`deallocate ${oldName}`);
+      this.evicted.push(old.name);
     }
   }
 
-  /** `deallocate` statements owed for evicted entries, sent with the next transaction. */
+  /** Statements owed a deallocation (evicted entries), closed at the start of the next pipeline. */
   takeEvicted(): string[] {
     const out = this.evicted;
     this.evicted = [];
@@ -125,8 +127,9 @@ class PreparedStatements {
   }
 
   /**
-   * After a failed transaction: statements prepared in it may or may not exist (PREPARE is not undone by ROLLBACK),
+   * After a failed transaction: statements prepared in it may or may not exist (a Parse is not undone by ROLLBACK),
    * so ask; a lost or invalidated statement (`26000`, `0A000`) is forgotten so the next attempt prepares it again.
+   * One that exists but was never described is described on its next use.
    */
   async settle(client: pg.ClientBase, fresh: Array<[string, string]>, error: unknown): Promise<void> {
     const code = (error as { code?: unknown })?.code;
@@ -134,19 +137,28 @@ class PreparedStatements {
     if (fresh.length === 0) return;
     const { rows } = await client.query<{ name: string }>('select name from pg_catalog.pg_prepared_statements where name = any($1)', [fresh.map(([, n]) => n)]);
     const existing = new Set(rows.map((r) => r.name));
-    for (const [text, name] of fresh) if (existing.has(name)) this.add(text, name);
+    for (const [text, name] of fresh) if (existing.has(name)) this.add(text, { name });
   }
 }
 
+/** Options for {@link Db}. */
+export interface DbOptions {
+  /** Connections in the pool. */
+  max?: number;
+  /** Opens each connection's byte stream instead of a TCP socket to `url` (the embedded PGlite, in process). */
+  stream?: () => Duplex;
+}
+
 /**
- * The stack's only way into Postgres: an ordinary connection pool over TCP, so the same code runs against the
- * embedded PGlite or any real Postgres given by URL. Every unit of work is one transaction.
+ * The stack's only way into Postgres: an ordinary connection pool speaking the wire protocol, so the same code runs
+ * against the embedded PGlite (in process, see `in-process.ts`) or any real Postgres given by URL. Every unit of
+ * work is one transaction.
  */
 export class Db {
   readonly pool: pg.Pool;
 
-  constructor(readonly url: string, max = 8) {
-    this.pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 0 });
+  constructor(readonly url: string, options: DbOptions = {}) {
+    this.pool = new pg.Pool({ connectionString: url, max: options.max ?? 8, idleTimeoutMillis: 0, stream: options.stream });
     // An idle client that loses its socket must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
   }
@@ -180,53 +192,60 @@ export class Db {
 
   /**
    * Like {@link tx}, for callers that care about round trips: nothing is sent until the first query, which travels
-   * with `begin`, the probe and the settings in one simple-protocol message; a read-only transaction's final query
-   * carries the `commit` as well. Queries given `values` run as prepared statements (`prepare … ; execute …(literals)`
-   * in the same message), kept per connection and per SQL text, so Postgres plans each query shape once; so do the
-   * probe and the settings (one statement per set of setting names, see {@link settingsTemplate}). A failure
-   * anywhere rolls the whole transaction back.
+   * with `begin`, the probe and the settings as one extended-protocol pipeline (see {@link Pipeline}); a read-only
+   * transaction's final query carries the `commit` as well, and when the first query is also the final one of a
+   * read-only transaction the pipeline is the transaction (statements up to a Sync are one), so neither `begin` nor
+   * `commit` is sent and read-only is one more local setting (`transaction_read_only`, what `begin read only` sets).
+   * Queries given `values` are named prepared statements, kept per connection and per SQL text, so Postgres parses
+   * and plans each query shape once; so are the probe and the settings (one statement per set of setting names, see
+   * {@link settingsTemplate}). A failure anywhere rolls the whole transaction back.
    */
   async batchTx<T>(fn: (tx: BatchTx) => Promise<T>, options: BatchTxOptions = {}): Promise<T> {
     const client = await this.pool.connect();
     const statements = this.statementsOf(client);
     let broken = false;
     let state = 'idle' as 'idle' | 'open' | 'done';
+    // Statements parsed in this transaction, as [text, name]: known to exist only once their step has run.
     const fresh: Array<[string, string]> = [];
     // What the caller sets itself needs no reset first.
     const given = new Set((options.settings ?? []).map(([name]) => name));
     const settings = [...SESSION_RESET.filter(([name]) => !given.has(name)), ...(options.settings ?? [])];
-    const statementText = (text: string, values: unknown[] | undefined, kind?: string): string => {
-      if (values === undefined) return text;
-      const args = values.length > 0 ? `(${values.map((v) => sqlLiteral(client, v)).join(', ')})` : '';
+    const step = (text: string, values: unknown[] | undefined, kind?: string): Step => {
+      if (values === undefined) return { name: '', text, values: [], parse: true };
+      const params = values.map(textParam);
       const known = statements.get(text);
-      if (known) return `execute ${known}${args}`;
+      if (known) return { name: known.name, text, values: params, parse: false, columns: known.columns };
       const name = statements.nextName(kind);
       fresh.push([text, name]);
-      return `prepare ${name} as ${text}; execute ${name}${args}`;
-    };
-    // Where the settings' result (with the probe) lands among the results: after `begin` and, the first time, `prepare`.
-    let settingsAt = 1;
-    const opening = () => {
-      const names = settings.map(([name]) => name);
-      const apply = statementText(settingsTemplate(names, options.probe), settings.map(([, value]) => value), 'settings');
-      if (apply.startsWith('prepare ')) settingsAt = 2;
-      return [options.readOnly ? 'begin read only' : 'begin', apply, ...statements.takeEvicted()];
+      return { name, text, values: params, parse: true };
     };
     const tx: BatchTx = {
       query: async (text, final = false, values) => {
         if (state === 'done') throw new Error('batchTx: query after the final one');
-        const commit = final && options.readOnly === true;
-        const parts = state === 'idle' ? opening() : [];
-        parts.push(statementText(text, values));
-        if (commit) parts.push('commit');
+        const last = final && options.readOnly === true;
         const first = state === 'idle';
-        state = 'open';
-        const results = await client.query(parts.join('; '));
-        if (commit) state = 'done';
-        for (const [t, name] of fresh.splice(0)) statements.add(t, name);
-        const list = Array.isArray(results) ? (results as pg.QueryResult[]) : [results as pg.QueryResult];
-        if (first) options.afterFirst?.(options.probe ? list[settingsAt].rows[0].probe : undefined);
-        return lastResult(list, commit);
+        const implicit = first && last;
+        const steps: Step[] = [];
+        let settingsAt = -1;
+        if (first) {
+          if (!implicit) steps.push(step(options.readOnly ? 'begin read only' : 'begin', undefined));
+          const all: Array<[string, string]> = implicit ? [...settings, ['transaction_read_only', 'on']] : settings;
+          settingsAt = steps.length;
+          steps.push(step(settingsTemplate(all.map(([name]) => name), options.probe), all.map(([, value]) => value), 'settings'));
+        }
+        steps.push(step(text, values));
+        const commit = last && !implicit;
+        if (commit) steps.push(step('commit', undefined));
+        // An implicit transaction ends with its pipeline, failed or not: nothing is left to commit or roll back.
+        state = implicit ? 'done' : 'open';
+        const results = await Pipeline.run(client, steps, statements.takeEvicted());
+        if (last) state = 'done';
+        steps.forEach((s, i) => {
+          if (s.name !== '' && !s.columns) statements.add(s.text, { name: s.name, columns: results[i].columns });
+        });
+        fresh.length = 0;
+        if (first) options.afterFirst?.(options.probe ? results[settingsAt].rows[0].probe : undefined);
+        return results[results.length - (commit ? 2 : 1)];
       },
       extended: async (text, values) => {
         if (state === 'done') throw new Error('batchTx: query after the final one');
