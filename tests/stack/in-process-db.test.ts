@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../stack/db/embedded.ts';
 import { Pipeline } from '../../stack/db/pipeline.ts';
 import { Db } from '../../stack/db/pool.ts';
@@ -30,6 +30,18 @@ async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | 'p
 describe('in-process connections to the embedded PGlite', () => {
   it('are offered by this pglite-socket version (otherwise the stack silently falls back to TCP)', () => {
     expect(typeof embedded.connect).toBe('function');
+  });
+
+  it('skip the queue when nothing waits (no lock taken), while TCP clients go through it', async () => {
+    const locks = vi.spyOn(embedded.pglite, 'runExclusive');
+    try {
+      await db.pool.query('select 1');
+      expect(locks).not.toHaveBeenCalled();
+      await tcp.query('select 1');
+      expect(locks).toHaveBeenCalled();
+    } finally {
+      locks.mockRestore();
+    }
   });
 
   it('run simple and parameterized queries, and large results arrive whole', async () => {
