@@ -29,11 +29,10 @@ export interface BatchTxOptions extends TxOptions {
 /** The statements of one transaction opened by {@link Db.batchTx}. */
 export interface BatchTx {
   /**
-   * Runs `text` and returns its (last statement's) result. With `values` it is one statement with `$n` parameters,
-   * run as a prepared statement; without, SQL text as it is (several statements allowed). The first call also carries
-   * `begin`, the probe and the settings. With `final` on a read-only transaction it carries the `commit` too: one
-   * round trip for the whole request (and when that is also the first call, the message is the transaction: no
-   * `begin` or `commit` at all).
+   * Runs the statement `text` and returns its result. With `values` (bound to `$1`, `$2`, …) it runs as a named
+   * prepared statement; without, it is parsed each time. The first call also carries `begin`, the probe and the
+   * settings. With `final` on a read-only transaction it carries the `commit` too: one round trip for the whole
+   * request (and when that is also the first call, the pipeline is the transaction: no `begin` or `commit` at all).
    */
   query<R extends pg.QueryResultRow = any>(text: string, final?: boolean, values?: unknown[]): Promise<pg.QueryResult<R>>;
   /** One statement with bind parameters over the extended protocol, for what cannot be prepared (e.g. EXPLAIN). */
@@ -47,7 +46,7 @@ function settingsSelect(client: pg.ClientBase, settings: Array<[string, string]>
 
 /**
  * The settings as one statement with a parameter per value, for {@link Db.batchTx}: prepared once per connection and
- * set of names, so each request sends only `execute …(values)` and Postgres neither parses nor plans it again. The
+ * set of names, so each request sends only the values (a Bind) and Postgres neither parses nor plans it again. The
  * values of `set_config` are counted rather than returned (they would only travel back to be dropped).
  */
 function settingsTemplate(names: string[], probe?: string): string {
