@@ -54,8 +54,8 @@ let lastChannelId = 0;
  * theirs do), and PGlite's answers are pushed back as they come. It looks enough like a `net.Socket` for `pg`'s
  * `stream` option (`connect`, `setNoDelay`, `ref`, …).
  *
- * Complete messages written in the same tick travel together (`pg` writes Parse, Bind, Describe, Execute and Sync
- * one by one), as they would arrive in one TCP segment; the startup packet always travels alone.
+ * Complete messages written in the same turn of the event loop travel together (`pg` writes Parse, Bind, Describe,
+ * Execute and Sync one by one), as they would arrive in one TCP segment; the startup packet always travels alone.
  */
 export class PgliteChannel extends Duplex {
   private readonly id = --lastChannelId;
@@ -104,7 +104,9 @@ export class PgliteChannel extends Duplex {
     this.pendingBytes += chunk.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(() => this.flush());
+      // Not sooner than the event loop's next turn: a chain of queries answered synchronously would otherwise run as
+      // one long task, holding off every socket and timer (HTTP requests, keep-alive timeouts) until it ended.
+      setImmediate(() => this.flush());
     }
     callback();
   }

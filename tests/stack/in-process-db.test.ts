@@ -44,6 +44,18 @@ describe('in-process connections to the embedded PGlite', () => {
     }
   });
 
+  it('let the event loop turn between queries (timers and sockets are not held off by a chain of queries)', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      const started = performance.now();
+      while (performance.now() - started < 50) await db.pool.query('select 1');
+      expect(ticks).toBeGreaterThan(0);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
   it('run simple and parameterized queries, and large results arrive whole', async () => {
     expect((await db.pool.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
     expect((await db.pool.query('select $1::text || $2::text as joined', ['a', 'b'])).rows).toEqual([{ joined: 'ab' }]);
