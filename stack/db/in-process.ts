@@ -29,9 +29,10 @@ type FastLane = (handlerId: number, message: Uint8Array, onData: (data: Uint8Arr
 function fastLane(queue: StatementQueue, db: PGlite): FastLane | undefined {
   const state = queue as unknown as { processing?: unknown; queue?: unknown; lastHandlerId?: unknown };
   if (typeof state.processing !== 'boolean' || !Array.isArray(state.queue) || !('lastHandlerId' in state)) return undefined;
-  const waiting = state.queue;
   return (handlerId, message, onData, onError) => {
-    if (state.processing || waiting.length > 0) return false;
+    // The array itself, read each time: the queue replaces it when a connection goes (and a message that ran here
+    // while another waited would leave that one waiting, since only `enqueue` starts the queue again).
+    if (state.processing || (state.queue as unknown[]).length > 0) return false;
     if (db.isInTransaction() && state.lastHandlerId !== handlerId) return false;
     state.lastHandlerId = handlerId;
     // With `syncToFs: false` the whole call is synchronous: the answer has been handed to `onData` when it returns.
@@ -66,7 +67,14 @@ export class PgliteChannel extends Duplex {
   private inFlight: Promise<unknown> = Promise.resolve();
 
   private readonly onData = (data: Uint8Array) => {
-    if (!this.destroyed && data.length > 0) this.push(Buffer.from(data));
+    if (this.destroyed || data.length === 0) return;
+    // Called from inside PGlite while it runs: what the client does with the data (synchronously, on 'data') must not
+    // throw into the database (a throw there would also leave the socket server's queue stuck).
+    try {
+      this.push(Buffer.from(data));
+    } catch (error) {
+      process.nextTick(() => this.fail(error));
+    }
   };
 
   constructor(

@@ -87,6 +87,30 @@ describe('in-process connections to the embedded PGlite', () => {
     expect((await seen).rows).toEqual([{ n: 1 }]);
   });
 
+  it('hand the turn back to a waiting TCP client after another connection has gone', async () => {
+    const waiting = new pg.Client({ connectionString: embedded.url });
+    await waiting.connect();
+    try {
+      // A connection that leaves makes the socket server drop its queued messages (it rebuilds its queue then).
+      const gone = new pg.Client({ connectionString: embedded.url });
+      await gone.connect();
+      await gone.end();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const client = await db.pool.connect();
+      try {
+        await client.query('begin');
+        const seen = waiting.query('select 1 as one');
+        expect(await settledWithin(seen, 100)).toBe('pending');
+        await client.query('commit');
+        expect(await settledWithin(seen, 5_000)).toMatchObject({ rows: [{ one: 1 }] });
+      } finally {
+        client.release();
+      }
+    } finally {
+      await waiting.end();
+    }
+  });
+
   it('roll back what a connection leaves open when it is closed, and free the queue', async () => {
     const client = await db.pool.connect();
     await client.query('begin');
