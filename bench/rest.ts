@@ -62,6 +62,48 @@ async function measure(name: string, options: Options, once: (i: number) => Prom
   };
 }
 
+/**
+ * Like {@link measure} for phases that are compared with each other: they take turns in blocks (a tenth of the
+ * requests each), so a machine that speeds up or slows down during the run affects them alike. Each phase's rate is
+ * its requests over the time its own blocks took.
+ */
+async function measureTogether(phases: Array<{ name: string; once: (i: number) => Promise<void> }>, options: Options): Promise<Phase[]> {
+  const blocks = 10;
+  const perBlock = Math.max(1, Math.ceil(options.requests / blocks));
+  const latencies = phases.map(() => [] as number[]);
+  const spent = phases.map(() => 0);
+  const deadline = performance.now() + options.seconds * 1000 * phases.length;
+  for (let block = 0; block < blocks && performance.now() < deadline; block++) {
+    for (const [k, phase] of phases.entries()) {
+      let next = block * perBlock;
+      const end = Math.min(options.requests, next + perBlock);
+      const start = performance.now();
+      const worker = async () => {
+        while (next < end) {
+          const i = next++;
+          const t0 = performance.now();
+          await phase.once(i);
+          latencies[k].push(performance.now() - t0);
+        }
+      };
+      await Promise.all(Array.from({ length: options.concurrency }, worker));
+      spent[k] += performance.now() - start;
+    }
+  }
+  return phases.map((phase, k) => {
+    const sorted = latencies[k].sort((a, b) => a - b);
+    const seconds = spent[k] / 1000;
+    return {
+      name: phase.name,
+      requests: sorted.length,
+      seconds: Number(seconds.toFixed(3)),
+      perSecond: Number((sorted.length / seconds).toFixed(1)),
+      p50Ms: Number(percentile(sorted, 50).toFixed(3)),
+      p99Ms: Number(percentile(sorted, 99).toFixed(3)),
+    };
+  });
+}
+
 /** A GET over a keep-alive node:http agent: the lightest loopback HTTP client Node has, so the server is measured. */
 function httpGet(agent: http.Agent, url: URL, headers: Record<string, string>): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -122,8 +164,13 @@ async function measureFunctionProxy(
     }
     const direct = async () => check(await httpGet(agent, new URL(`http://127.0.0.1:${port}/${name}/healthz`), {}));
     for (const once of [viaGateway, direct]) await measure('warmup', { ...options, requests: 200, concurrency: 1 }, once);
-    const gatewayPhase = await measure('through the gateway', options, viaGateway);
-    const directPhase = await measure('Deno process directly', options, direct);
+    const [gatewayPhase, directPhase] = await measureTogether(
+      [
+        { name: 'through the gateway', once: viaGateway },
+        { name: 'Deno process directly', once: direct },
+      ],
+      options,
+    );
     return { viaGateway: gatewayPhase, direct: directPhase, addedP50Ms: ms(gatewayPhase.p50Ms - directPhase.p50Ms) };
   } finally {
     await stack.stop();
@@ -133,7 +180,8 @@ async function measureFunctionProxy(
 /**
  * Single-row select by primary key: through the gateway and the Data API over real HTTP on loopback
  * (`GET /rest/v1/bench_items?select=*&id=eq.N`, as anon under RLS), versus the same SELECT sent straight to the
- * database with pg, in the same run against the same ephemeral PGlite. Further phases take the request apart: the
+ * database with pg over TCP, in the same run against the same ephemeral PGlite, the two taking turns in blocks (see
+ * {@link measureTogether}). Further phases take the request apart: the
  * HTTP floor (the same HTTP server answering a fixed body), the gateway and the Data API called in process, the
  * Data API's own `Server-Timing` (jwt, parse, plan, transaction), and JWT verification with and without its cache.
  */
@@ -244,8 +292,13 @@ export async function run(args: string[]): Promise<void> {
     for (const once of [viaRest, viaPg, viaFetch, viaFloor, viaFloorDb, inProcessDb, viaGateway, viaApi]) await measure('warmup', { ...options, requests: 200, concurrency: 1 }, once);
     serverTiming.clear();
 
-    const rest = await measure('rest', options, viaRest);
-    const db = await measure('pg', options, viaPg);
+    const [rest, db] = await measureTogether(
+      [
+        { name: 'rest', once: viaRest },
+        { name: 'pg', once: viaPg },
+      ],
+      options,
+    );
     const restFetch = await measure('rest-fetch', options, viaFetch);
     const httpFloor = await measure('http-floor', options, viaFloor);
     const httpFloorDb = await measure('http-floor-db', options, viaFloorDb);
