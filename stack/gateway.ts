@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiKeys } from './defaults.ts';
 
 /** Read access to request headers: a `Headers`, or the gateway's view of one with the API key translated. */
@@ -20,6 +21,18 @@ export interface ForwardedRequest {
   text(): Promise<string>;
 }
 
+/** A response as plain data (status, headers by lower-case name, a text body or none). */
+export interface PlainResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+/** A {@link PlainResponse} as a Web `Response`, with `extra` headers added. */
+export function toResponse(plain: PlainResponse, extra?: Record<string, string>): Response {
+  return new Response(plain.body, { status: plain.status, headers: extra ? { ...plain.headers, ...extra } : plain.headers });
+}
+
 /** Anything that answers Web requests: each API behind the gateway is one. */
 export interface Service {
   fetch(request: Request): Response | Promise<Response>;
@@ -28,6 +41,11 @@ export interface Service {
    * `Request` with copied headers (for a service that needs neither a body stream nor an abort signal).
    */
   forward?(request: ForwardedRequest): Response | Promise<Response>;
+  /**
+   * Optional, with `forward`: the same answer as plain data, which the gateway writes straight to Node's response
+   * for a bodyless request (no `Request`, `Response` or `Headers` objects on the way).
+   */
+  plain?(request: ForwardedRequest): Promise<PlainResponse>;
   close?(): Promise<void>;
 }
 
@@ -115,6 +133,16 @@ function withCors(response: Response, origin: string | null): Response {
   }
 }
 
+/** The CORS headers {@link addCors} adds to a response that has none, as a plain record. */
+function corsHeaders(origin: string | null): Record<string, string> {
+  return {
+    'access-control-allow-origin': origin ?? '*',
+    ...(origin ? { 'access-control-allow-credentials': 'true' } : {}),
+    vary: 'Origin',
+    'access-control-expose-headers': EXPOSED_HEADERS,
+  };
+}
+
 function preflight(request: Request): Response {
   const origin = request.headers.get('origin');
   return new Response(null, {
@@ -178,11 +206,54 @@ class ForwardedHeaders implements HeaderReader {
 }
 
 /**
+ * Request headers as Node received them, read as `Headers` reads them (names in lower case, repeated headers joined
+ * with ", ", ascending order), with Authorization replaced.
+ */
+class NodeHeaders implements HeaderReader {
+  private readonly byName = new Map<string, string>();
+
+  constructor(raw: string[]) {
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i].toLowerCase();
+      const seen = this.byName.get(name);
+      this.byName.set(name, seen === undefined ? raw[i + 1] : `${seen}, ${raw[i + 1]}`);
+    }
+  }
+
+  setAuthorization(value: string | null): void {
+    if (value === null) this.byName.delete('authorization');
+    else this.byName.set('authorization', value);
+  }
+
+  get(name: string): string | null {
+    return this.byName.get(name.toLowerCase()) ?? null;
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name.toLowerCase());
+  }
+
+  forEach(fn: (value: string, name: string) => void): void {
+    for (const name of [...this.byName.keys()].sort()) fn(this.byName.get(name)!, name);
+  }
+}
+
+/** The gateway: a {@link Service}, and a shortcut for Node's HTTP server. */
+export interface Gateway extends Service {
+  /**
+   * Answers a GET or HEAD for the Data API with a valid API key straight on Node's request and response, as
+   * {@link Service.fetch} would answer it but without `Request`, `Response` or `Headers` objects; returns false for
+   * any other request, which the caller then hands to `fetch`.
+   */
+  node(req: IncomingMessage, res: ServerResponse): boolean;
+}
+
+/**
  * The API gateway (Kong's part): routes `/auth/v1`, `/rest/v1`, `/storage/v1` and `/functions/v1` to their
  * services with the prefix stripped, requires a known API key like the hosted gateway, translates keys, and
  * answers CORS.
  */
-export function createGateway(options: GatewayOptions): Service {
+export function createGateway(options: GatewayOptions): Gateway {
   const { keys, services } = options;
   const validKeys = new Set([keys.anon, keys.serviceRole, keys.publishable, keys.secret]);
 
@@ -246,6 +317,38 @@ export function createGateway(options: GatewayOptions): Service {
         ...(hasBody ? { duplex: 'half' } : {}),
       } as RequestInit);
       return withCors(await service.fetch(forwarded), origin);
+    },
+
+    node(req: IncomingMessage, res: ServerResponse): boolean {
+      const service = services.rest;
+      if ((req.method !== 'GET' && req.method !== 'HEAD') || !service?.plain || !req.url?.startsWith('/rest/v1')) return false;
+      const url = new URL(req.url, 'http://gateway.local');
+      if (url.pathname !== '/rest/v1' && !url.pathname.startsWith('/rest/v1/')) return false;
+      const headers = new NodeHeaders(req.rawHeaders);
+      const apikey = headers.get('apikey') ?? url.searchParams.get('apikey');
+      // Without a known key `fetch` answers (401 as Kong does).
+      if (!apikey || !validKeys.has(apikey)) return false;
+      headers.setAuthorization(translatedAuthorization(headers.get('authorization'), apikey, keys));
+      const cors = corsHeaders(headers.get('origin'));
+      const forwarded: ForwardedRequest = {
+        method: req.method,
+        pathname: url.pathname.slice('/rest/v1'.length) || '/',
+        searchParams: url.searchParams,
+        headers,
+        text: async () => '',
+      };
+      void (async () => {
+        try {
+          const plain = await service.plain!(forwarded);
+          res.writeHead(plain.status, { ...plain.headers, ...cors });
+          res.end(plain.body ?? undefined);
+        } catch (error) {
+          // The Data API answers its own errors; this is a failure of the stack itself (or a header Node refuses).
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end(String((error as Error)?.message ?? error));
+        }
+      })();
+      return true;
     },
   };
 }

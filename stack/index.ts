@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -221,6 +222,14 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
         return gateway.fetch(request);
       },
       hostname: host,
+    });
+    // Reads of the Data API skip the Web objects (see Gateway.node) once the stack is ready; the rest goes to `fetch`.
+    let started = false;
+    void ready.then(() => (started = true));
+    const webListener = server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (!started || !gateway.node(req, res)) webListener(req, res);
     });
     const apiPort = await listen(server, options.apiPort ?? DEFAULT_API_PORT, host);
     cleanups.push(

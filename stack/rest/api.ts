@@ -1,6 +1,6 @@
 import type { StackContext } from '../context.ts';
 import type { TxClient } from '../db/pool.ts';
-import type { ForwardedRequest } from '../gateway.ts';
+import { type ForwardedRequest, type PlainResponse, toResponse } from '../gateway.ts';
 import { identify, JwtError, type RequestIdentity, RoleSettings, runAsRequestBatched } from '../db/request-role.ts';
 import { errorResponse, jwtError, RestError, tableNotFound, toRestError } from './errors.ts';
 import { parseQuery, type QueryParams, usesAggregates } from './grammar.ts';
@@ -15,7 +15,7 @@ import { ServerTiming } from './timing.ts';
 
 /** Thrown inside the transaction to roll it back while still answering with a response (`Prefer: tx=rollback`). */
 export class RollbackWith extends Error {
-  constructor(readonly response: Response) {
+  constructor(readonly response: PlainResponse) {
     super('rollback');
   }
 }
@@ -189,13 +189,18 @@ export class RestApi {
 
   /** Answers a request as the gateway passes it on (see {@link ForwardedRequest}). */
   async forward(request: ForwardedRequest): Promise<Response> {
+    return toResponse(await this.plain(request));
+  }
+
+  /** {@link forward}'s answer as plain data (see the gateway's `Service.plain`). */
+  async plain(request: ForwardedRequest): Promise<PlainResponse> {
     const timing = this.options.serverTiming ? new ServerTiming() : undefined;
     const response = await this.answer(request, timing);
-    if (timing) response.headers.set('server-timing', timing.header());
+    if (timing) response.headers['server-timing'] = timing.header();
     return response;
   }
 
-  private async answer(request: ForwardedRequest, timing: ServerTiming | undefined): Promise<Response> {
+  private async answer(request: ForwardedRequest, timing: ServerTiming | undefined): Promise<PlainResponse> {
     const method = request.method.toUpperCase();
     let authed = false;
     try {
@@ -259,7 +264,7 @@ export class RestApi {
    * as the first statement; if it moved, or the request failed, and the schema has changed since the cache was
    * loaded, the cache is reloaded and the request runs once more (its first attempt was rolled back).
    */
-  private async run(request: ForwardedRequest, plan: RequestPlan, timing: ServerTiming | undefined, retried = false): Promise<Response> {
+  private async run(request: ForwardedRequest, plan: RequestPlan, timing: ServerTiming | undefined, retried = false): Promise<PlainResponse> {
     const searchPath = [plan.schema, ...this.ctx.config.api.extra_search_path.filter((s) => s !== plan.schema)].map(ident).join(', ');
     const authed = plan.identity.role !== 'anon';
     const cache = this.cache && !this.watch.notified ? this.cache : await this.reload();
@@ -282,7 +287,7 @@ export class RestApi {
         },
         async (tx) => {
           const exec: Execution = { tx: timing ? timing.wrap(tx) : tx, cache, plan, authed, aggregates };
-          let response: Response;
+          let response: PlainResponse;
           if (plan.target.kind === 'root') {
             response = rootDocument(cache, plan.schema, this.ctx.apiUrl);
           } else if (plan.target.kind === 'rpc') {

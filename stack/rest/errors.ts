@@ -1,3 +1,4 @@
+import type { PlainResponse } from '../gateway.ts';
 import type { DatabaseError } from 'pg';
 
 /** The body every Data API error has (contract §4.5). */
@@ -135,11 +136,11 @@ export function toRestError(error: unknown, authed: boolean): RestError | undefi
 }
 
 /** The JSON response for an error, with `Proxy-Status` as PostgREST sends it. */
-export function errorResponse(error: RestError, method = 'GET'): Response {
-  const headers = new Headers({
+export function errorResponse(error: RestError, method = 'GET'): PlainResponse {
+  const headers: Record<string, string> = {
     'content-type': 'application/json; charset=utf-8',
     'proxy-status': `PostgREST; error=${error.code}`,
-    ...error.headers,
-  });
-  return new Response(method === 'HEAD' ? null : JSON.stringify(error.body()), { status: error.status, headers });
+  };
+  for (const [name, value] of Object.entries(error.headers)) headers[name.toLowerCase()] = value;
+  return { status: error.status, headers, body: method === 'HEAD' ? null : JSON.stringify(error.body()) };
 }

@@ -1,3 +1,4 @@
+import type { PlainResponse } from '../gateway.ts';
 import type { BatchTx } from '../db/pool.ts';
 import type { RequestPlan } from './api.ts';
 import { RestError, singularityError } from './errors.ts';
@@ -59,7 +60,7 @@ async function runRead(
   single = false,
   checkRows?: (rows: number) => void,
   kind: AppliedFor = 'read',
-): Promise<Response> {
+): Promise<PlainResponse> {
   const { plan } = exec;
   root.offset = plan.range.offset;
   root.limit = plan.range.limit;
@@ -99,7 +100,7 @@ async function runRead(
 }
 
 /** GET/HEAD on a table or view. */
-export async function executeRead(exec: Execution, table: Table): Promise<Response> {
+export async function executeRead(exec: Execution, table: Table): Promise<PlainResponse> {
   const pc = context(exec);
   const source: Source = { sql: qualified(table.schema, table.name), name: table.name, columns: table.columns, table };
   const root = planSelect(pc, source, exec.plan.query.select, pc.aliases.next());
@@ -114,7 +115,7 @@ function locationOf(table: Table, row: Record<string, unknown> | null): string |
 }
 
 /** POST (insert/upsert), PATCH and DELETE on a table or view. */
-export async function executeMutation(exec: Execution, table: Table): Promise<Response> {
+export async function executeMutation(exec: Execution, table: Table): Promise<PlainResponse> {
   const { plan } = exec;
   const pc = context(exec);
   const representation = plan.prefs.return === 'representation';
@@ -186,7 +187,7 @@ function checkMaxAffected(plan: RequestPlan, affected: number): void {
 }
 
 /** `/rpc/<fn>` by POST (JSON arguments) or GET/HEAD (query-string arguments). */
-export async function executeRpc(exec: Execution, name: string): Promise<Response> {
+export async function executeRpc(exec: Execution, name: string): Promise<PlainResponse> {
   const { plan } = exec;
   const pc = context(exec);
   const args: RpcArgs = plan.method === 'POST'

@@ -12,6 +12,7 @@ export async function createRestService(ctx: StackContext): Promise<Service | un
   return {
     fetch: (request) => api.handle(request),
     forward: (request) => api.forward(request),
+    plain: (request) => api.plain(request),
     close: () => api.close(),
   };
 }

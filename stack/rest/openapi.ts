@@ -1,10 +1,11 @@
+import type { PlainResponse } from '../gateway.ts';
 import type { SchemaCache } from './schema-cache.ts';
 
 /**
  * `GET /`: a compact OpenAPI 2.0 description of the exposed schema (tables, views, columns and functions), the
  * shape PostgREST serves at its root. It lists what the schema cache holds; privileges are not consulted.
  */
-export function rootDocument(cache: SchemaCache, schema: string, apiUrl: string): Response {
+export function rootDocument(cache: SchemaCache, schema: string, apiUrl: string): PlainResponse {
   const url = new URL(apiUrl);
   const paths: Record<string, unknown> = { '/': { get: { produces: ['application/openapi+json', 'application/json'], responses: { 200: { description: 'OK' } }, summary: 'OpenAPI description (this document)', tags: ['Introspection'] } } };
   const definitions: Record<string, unknown> = {};
@@ -46,5 +47,5 @@ export function rootDocument(cache: SchemaCache, schema: string, apiUrl: string)
     paths,
     definitions,
   };
-  return new Response(JSON.stringify(doc), { status: 200, headers: { 'content-type': 'application/openapi+json; charset=utf-8' } });
+  return { status: 200, headers: { 'content-type': 'application/openapi+json; charset=utf-8' }, body: JSON.stringify(doc) };
 }

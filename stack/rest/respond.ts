@@ -1,3 +1,4 @@
+import type { PlainResponse } from '../gateway.ts';
 import type { Media } from './negotiate.ts';
 
 /** Response headers every successful Data API response may carry. */
@@ -15,16 +16,16 @@ function contentType(media: Media): string {
 }
 
 /** A success response; `body === undefined` means no body (204, minimal, HEAD). */
-export function success(status: number, body: string | undefined, media: Media, extra: SuccessHeaders): Response {
-  const headers = new Headers();
-  if (extra.contentRange) headers.set('content-range', extra.contentRange);
-  if (extra.location) headers.set('location', extra.location);
-  if (extra.applied?.length) headers.set('preference-applied', extra.applied.join(', '));
+export function success(status: number, body: string | undefined, media: Media, extra: SuccessHeaders): PlainResponse {
+  const headers: Record<string, string> = {};
+  if (extra.contentRange) headers['content-range'] = extra.contentRange;
+  if (extra.location) headers.location = extra.location;
+  if (extra.applied?.length) headers['preference-applied'] = extra.applied.join(', ');
   if (body !== undefined) {
-    headers.set('content-type', contentType(media));
-    if (extra.profile) headers.set('content-profile', extra.profile);
+    headers['content-type'] = contentType(media);
+    if (extra.profile) headers['content-profile'] = extra.profile;
   }
-  return new Response(status === 204 || body === undefined ? null : body, { status, headers });
+  return { status, headers, body: status === 204 || body === undefined ? null : body };
 }
 
 function csvCell(value: unknown): string {
