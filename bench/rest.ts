@@ -35,37 +35,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Runs `once(i)` up to `requests` times (or until `seconds` pass) with `concurrency` workers. */
-async function measure(name: string, options: Options, once: (i: number) => Promise<void>): Promise<Phase> {
-  const latencies: number[] = [];
-  const deadline = performance.now() + options.seconds * 1000;
-  let next = 0;
-  const start = performance.now();
-  const worker = async () => {
-    while (next < options.requests && performance.now() < deadline) {
-      const i = next++;
-      const t0 = performance.now();
-      await once(i);
-      latencies.push(performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: options.concurrency }, worker));
-  const seconds = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    name,
-    requests: latencies.length,
-    seconds: Number(seconds.toFixed(3)),
-    perSecond: Number((latencies.length / seconds).toFixed(1)),
-    p50Ms: Number(percentile(latencies, 50).toFixed(3)),
-    p99Ms: Number(percentile(latencies, 99).toFixed(3)),
-  };
-}
-
 /**
- * Like {@link measure} for phases that are compared with each other: they take turns in blocks (a tenth of the
- * requests each), so a machine that speeds up or slows down during the run affects them alike. Each phase's rate is
- * its requests over the time its own blocks took.
+ * Runs each phase's `once(i)` up to `requests` times (or until `seconds` per phase pass) with `concurrency` workers.
+ * Phases compared with each other take turns in blocks (a tenth of the requests each), so a machine that speeds up or
+ * slows down during the run affects them alike. Each phase's rate is its requests over the time its own blocks took.
  */
 async function measureTogether(phases: Array<{ name: string; once: (i: number) => Promise<void> }>, options: Options): Promise<Phase[]> {
   const blocks = 10;
@@ -102,6 +75,12 @@ async function measureTogether(phases: Array<{ name: string; once: (i: number) =
       p99Ms: Number(percentile(sorted, 99).toFixed(3)),
     };
   });
+}
+
+/** One phase on its own (see {@link measureTogether}). */
+async function measure(name: string, options: Options, once: (i: number) => Promise<void>): Promise<Phase> {
+  const [phase] = await measureTogether([{ name, once }], options);
+  return phase;
 }
 
 /** A GET over a keep-alive node:http agent: the lightest loopback HTTP client Node has, so the server is measured. */
@@ -325,7 +304,7 @@ export async function run(args: string[]): Promise<void> {
       'Data API: transaction (one round trip to the database)': timingMs.transaction ?? 0,
     } as Record<string, number>;
     const accounted = Object.values(breakdown).reduce((a, b) => a + b, 0);
-    breakdown['the rest (pool checkout, Request/Response objects, scheduling)'] = ms(Math.max(0, rest.p50Ms - accounted));
+    breakdown['the rest (event loop, pool checkout, the code between the parts)'] = ms(Math.max(0, rest.p50Ms - accounted));
 
     console.log(`\nSingle-row select by key (${options.rows} rows, concurrency ${options.concurrency})\n`);
     console.log('| path | requests | req/s | p50 ms | p99 ms |');

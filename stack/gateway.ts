@@ -64,6 +64,12 @@ const ROUTES: Array<{ prefix: string; service: keyof Services }> = [
   { prefix: '/functions/v1', service: 'functions' },
 ];
 
+const REST_PREFIX = ROUTES.find((r) => r.service === 'rest')!.prefix;
+
+function routeOf(pathname: string): (typeof ROUTES)[number] | undefined {
+  return ROUTES.find((r) => pathname === r.prefix || pathname.startsWith(`${r.prefix}/`));
+}
+
 /**
  * Paths a browser or a link reaches without an API key: email/OAuth redirects, the public JWKS, public and
  * signed Storage URLs, and Edge Functions (which check their own callers).
@@ -110,14 +116,26 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
+/** The CORS headers of an API response (one that set none of its own), as a plain record. */
+function corsHeaders(origin: string | null): Record<string, string> {
+  return {
+    'access-control-allow-origin': origin ?? '*',
+    ...(origin ? { 'access-control-allow-credentials': 'true' } : {}),
+    vary: 'Origin',
+    'access-control-expose-headers': EXPOSED_HEADERS,
+  };
+}
+
 function addCors(headers: Headers, origin: string | null): void {
   // Function responses are the function's own business, except when it set no CORS headers at all.
+  const cors = corsHeaders(origin);
   if (!headers.has('access-control-allow-origin')) {
-    headers.set('access-control-allow-origin', origin ?? '*');
-    if (origin) headers.set('access-control-allow-credentials', 'true');
-    headers.append('vary', 'Origin');
+    for (const [name, value] of Object.entries(cors)) {
+      if (name === 'vary') headers.append(name, value);
+      else if (name !== 'access-control-expose-headers') headers.set(name, value);
+    }
   }
-  if (!headers.has('access-control-expose-headers')) headers.set('access-control-expose-headers', EXPOSED_HEADERS);
+  if (!headers.has('access-control-expose-headers')) headers.set('access-control-expose-headers', cors['access-control-expose-headers']);
 }
 
 function withCors(response: Response, origin: string | null): Response {
@@ -131,16 +149,6 @@ function withCors(response: Response, origin: string | null): Response {
     addCors(headers, origin);
     return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
   }
-}
-
-/** The CORS headers {@link addCors} adds to a response that has none, as a plain record. */
-function corsHeaders(origin: string | null): Record<string, string> {
-  return {
-    'access-control-allow-origin': origin ?? '*',
-    ...(origin ? { 'access-control-allow-credentials': 'true' } : {}),
-    vary: 'Origin',
-    'access-control-expose-headers': EXPOSED_HEADERS,
-  };
 }
 
 function preflight(request: Request): Response {
@@ -260,7 +268,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   return {
     async fetch(request: Request): Promise<Response> {
       const url = new URL(request.url);
-      const route = ROUTES.find((r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`));
+      const route = routeOf(url.pathname);
       const origin = request.headers.get('origin');
       // Edge Functions answer their own preflights (they must on hosted Supabase too).
       if (request.method === 'OPTIONS' && route?.service !== 'functions') return preflight(request);
@@ -321,9 +329,9 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     node(req: IncomingMessage, res: ServerResponse): boolean {
       const service = services.rest;
-      if ((req.method !== 'GET' && req.method !== 'HEAD') || !service?.plain || !req.url?.startsWith('/rest/v1')) return false;
+      if ((req.method !== 'GET' && req.method !== 'HEAD') || !service?.plain || !req.url?.startsWith(REST_PREFIX)) return false;
       const url = new URL(req.url, 'http://gateway.local');
-      if (url.pathname !== '/rest/v1' && !url.pathname.startsWith('/rest/v1/')) return false;
+      if (routeOf(url.pathname)?.service !== 'rest') return false;
       const headers = new NodeHeaders(req.rawHeaders);
       const apikey = headers.get('apikey') ?? url.searchParams.get('apikey');
       // Without a known key `fetch` answers (401 as Kong does).
@@ -332,7 +340,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const cors = corsHeaders(headers.get('origin'));
       const forwarded: ForwardedRequest = {
         method: req.method,
-        pathname: url.pathname.slice('/rest/v1'.length) || '/',
+        pathname: url.pathname.slice(REST_PREFIX.length) || '/',
         searchParams: url.searchParams,
         headers,
         text: async () => '',

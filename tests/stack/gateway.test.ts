@@ -1,4 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway } from '../../stack/gateway.ts';
 import type { Stack } from '../../stack/index.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
@@ -49,5 +52,40 @@ describe('gateway', () => {
     expect(res.headers.get('access-control-allow-headers')).toBe('authorization, apikey, prefer, x-client-info');
     expect(res.headers.get('access-control-allow-methods')).toContain('PATCH');
     expect(res.headers.get('access-control-expose-headers')).toContain('Content-Range');
+  });
+
+  it('answers 500 on the Node path when the Data API itself fails, and leaves other requests to fetch', async () => {
+    const gateway = createGateway({
+      keys: stack.keys,
+      services: {
+        rest: {
+          fetch: () => new Response('web'),
+          forward: () => new Response('web'),
+          plain: () => Promise.reject(new Error('the Data API broke')),
+        },
+      },
+    });
+    const server = createServer((req, res) => {
+      if (!gateway.node(req, res)) {
+        res.writeHead(299);
+        res.end('not taken');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const failed = await fetch(`${base}/rest/v1/things`, { headers: { apikey: stack.keys.publishable } });
+      expect({ status: failed.status, body: await failed.text() }).toEqual({ status: 500, body: 'the Data API broke' });
+      const others: RequestInit[] = [{ method: 'POST', headers: { apikey: stack.keys.publishable } }, {}, { headers: { apikey: 'sb_publishable_nope' } }];
+      for (const init of others) {
+        const res = await fetch(`${base}/rest/v1/things`, init);
+        expect({ status: res.status, body: await res.text() }).toEqual({ status: 299, body: 'not taken' });
+      }
+      const other = await fetch(`${base}/storage/v1/bucket`, { headers: { apikey: stack.keys.publishable } });
+      expect(other.status).toBe(299);
+      await other.text();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -236,6 +236,9 @@ describe('shutdown', () => {
       await otherDb.close().catch(() => {});
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(errors.filter((e) => !String(e).includes('Connection terminated'))).toEqual([]);
+      // And a connection asked for afterwards is refused rather than left hanging.
+      const late = new pg.Client({ connectionString: other.url, stream: other.connect });
+      await expect(late.connect()).rejects.toThrow('the embedded database is shutting down');
     } finally {
       process.off('unhandledRejection', unhandled);
     }
